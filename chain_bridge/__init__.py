@@ -1,0 +1,1 @@
+"""The only door between the chain and Kafka: log ingest and transaction submission."""

@@ -1,0 +1,1 @@
+"""The composition root: the `hydrogen` CLI and the local devnet of real services."""

@@ -1,0 +1,3 @@
+from hydrogen.cli import main
+
+main()

@@ -1,0 +1,35 @@
+"""The `hydrogen` command line."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from hydrogen.cli.devnet import devnet
+from hydrogen.cli.ops import contracts_group, db_group, topics_group
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+def cli(verbose: int) -> None:
+    """Hydrogen: a decentralized network for Stable Diffusion and LLM inference.
+
+    \b
+    Start a local network of real services and check it:
+      hydrogen devnet up          # Kafka, PostgreSQL, anvil, object storage
+      hydrogen devnet smoke       # an event, a row, a tx and a blob, each read back
+      hydrogen devnet status      # health, ports, PIDs, topics
+    """
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+cli.add_command(devnet)
+cli.add_command(topics_group)
+cli.add_command(db_group)
+cli.add_command(contracts_group)
+
+
+def main() -> None:
+    cli(prog_name="hydrogen")

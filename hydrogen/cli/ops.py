@@ -1,0 +1,79 @@
+"""Operations commands that work against any deployment, not only the devnet."""
+
+from __future__ import annotations
+
+import click
+from confluent_kafka.admin import AdminClient
+
+from hydrogen import contracts
+from hydrogen.db.migrate import MigrationError, migrate
+from hydrogen.topics import TopicMismatchError, describe_topics, ensure_topics
+from schemas.catalog import TOPICS
+
+bootstrap_option = click.option(
+    "--bootstrap", envvar="HYDROGEN_KAFKA_BOOTSTRAP", default="127.0.0.1:19092",
+    show_default=True, show_envvar=True, help="Kafka bootstrap servers.",
+)
+
+
+@click.group("topics")
+def topics_group() -> None:
+    """The topic catalog on a Kafka cluster."""
+
+
+@topics_group.command("list")
+@bootstrap_option
+def topics_list(bootstrap: str) -> None:
+    """The catalog's topics and whether the cluster has them as the catalog says."""
+    found = describe_topics(AdminClient({"bootstrap.servers": bootstrap}), [t.name for t in TOPICS])
+    for t in TOPICS:
+        f = found.get(t.name)
+        state = "missing" if f is None else ("ok" if f.partitions == t.partitions else f"{f.partitions} partitions")
+        click.echo(f"{t.name:<26} {t.partitions:>3}  {t.cleanup:<8} {state:<10} {t.description}")
+
+
+@topics_group.command("create")
+@bootstrap_option
+@click.option("--replication", default=1, show_default=True, help="Replication factor (3 in production).")
+def topics_create(bootstrap: str, replication: int) -> None:
+    """Create the catalog's missing topics; refuse if an existing one differs from the catalog."""
+    try:
+        created = ensure_topics(AdminClient({"bootstrap.servers": bootstrap}), TOPICS, replication)
+    except TopicMismatchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created {len(created)} topic(s): {', '.join(created)}" if created else "all topics exist")
+
+
+@click.group("db")
+def db_group() -> None:
+    """The Postgres schema."""
+
+
+@db_group.command("migrate")
+@click.option("--dsn", envvar="HYDROGEN_PG_DSN", required=True, show_envvar=True, help="PostgreSQL connection string.")
+def db_migrate(dsn: str) -> None:
+    """Apply the pending migrations, in order."""
+    try:
+        applied = migrate(dsn)
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for m in applied:
+        click.echo(f"applied {m.version:04d}_{m.name}")
+    click.echo(f"{len(applied)} migration(s) applied")
+
+
+@click.group("contracts")
+def contracts_group() -> None:
+    """The Solidity contracts."""
+
+
+@contracts_group.command("build")
+@click.option("--force", is_flag=True, help="Rebuild even when no source changed.")
+def contracts_build(force: bool) -> None:
+    """Compile contracts/src with solcjs into contracts/build/."""
+    try:
+        artifacts = contracts.build(force=force)
+    except contracts.ContractBuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for a in artifacts.values():
+        click.echo(f"{a.name:<24} {len(a.bytecode) // 2 - 1:>6} bytes  ({a.compiler})")

@@ -1,0 +1,1 @@
+"""The Postgres schema, as versioned SQL migrations applied in order."""

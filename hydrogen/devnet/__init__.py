@@ -1,0 +1,1 @@
+"""A local network of real services: Apache Kafka, PostgreSQL, anvil and object storage."""

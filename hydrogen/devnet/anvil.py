@@ -1,0 +1,103 @@
+"""anvil (npm @foundry-rs/anvil): a local EVM chain whose accounts come from the test mnemonic."""
+
+from __future__ import annotations
+
+import glob
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+from web3 import HTTPProvider, Web3
+
+from hydrogen import contracts
+from hydrogen.devnet.accounts import ANVIL_ACCOUNTS, ANVIL_MNEMONIC, Role, devnet_account
+from hydrogen.devnet.layout import HOST, Layout
+from hydrogen.devnet.service import DevnetError, Health, ProcessService
+
+CHAIN_ID = 31337
+
+
+def anvil_binary() -> Path:
+    pattern = str(contracts.REPO_ROOT / "node_modules/@foundry-rs/anvil-*/bin/anvil")
+    found = glob.glob(pattern)
+    if not found:
+        raise DevnetError(f"anvil not found at {pattern}; run scripts/bootstrap.sh (npm ci)")
+    return Path(found[0])
+
+
+class Anvil(ProcessService):
+    name = "anvil"
+
+    def __init__(self, layout: Layout, port: int) -> None:
+        super().__init__(layout)
+        self.port = port
+
+    @property
+    def address(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def argv(self) -> Sequence[str]:
+        state = self.layout.data("anvil") / "state.json"
+        state.parent.mkdir(parents=True, exist_ok=True)
+        return [
+            str(anvil_binary()),
+            "--host", HOST,
+            "--port", str(self.port),
+            "--chain-id", str(CHAIN_ID),
+            "--mnemonic", ANVIL_MNEMONIC,
+            "--accounts", str(ANVIL_ACCOUNTS),
+            # Loaded at start and written at a clean stop, so `down` then `up` keeps the chain
+            # (and what the bridge has already read from it).
+            "--state", str(state),
+        ]
+
+    def health(self) -> Health:
+        try:
+            r = httpx.post(
+                self.address,
+                json=[
+                    {"jsonrpc": "2.0", "id": 1, "method": "web3_clientVersion", "params": []},
+                    {"jsonrpc": "2.0", "id": 2, "method": "eth_blockNumber", "params": []},
+                ],
+                timeout=2,
+            )
+            version, block = (item["result"] for item in sorted(r.json(), key=lambda i: i["id"]))
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            return Health(False, f"not reachable: {exc}")
+        return Health(True, f"{version}, chain {CHAIN_ID}, block {int(block, 16)}")
+
+    def web3(self) -> Web3:
+        return Web3(HTTPProvider(self.address, request_kwargs={"timeout": 30}))
+
+    def prepare(self) -> None:
+        """Build the contracts and deploy them, unless the recorded deployment is on chain."""
+        w3 = self.web3()
+        target = self.layout.deployment_file
+        if target.exists():
+            recorded = json.loads(target.read_text())
+            if all(w3.eth.get_code(c["address"]) for c in recorded["contracts"].values()):
+                return
+        artifacts = contracts.build()
+        deployer = devnet_account(Role.DEPLOYER)
+        deployed = {}
+        for name in contracts.DEPLOY_ORDER:
+            d = contracts.deploy(w3, deployer, artifacts[name])
+            deployed[name] = {
+                "address": d.address,
+                "txHash": d.tx_hash,
+                "blockNumber": d.block_number,
+                "abi": artifacts[name].abi,
+            }
+        target.write_text(
+            json.dumps(
+                {
+                    "chainId": CHAIN_ID,
+                    "rpcUrl": self.address,
+                    "deployer": deployer.address,
+                    "compiler": next(iter(artifacts.values())).compiler,
+                    "contracts": deployed,
+                },
+                indent=1,
+            )
+        )

@@ -1,0 +1,114 @@
+"""The devnet as a whole: which services run, in what order they start and stop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydrogen.devnet.anvil import Anvil
+from hydrogen.devnet.kafka import KafkaBroker
+from hydrogen.devnet.layout import DevnetState, Layout, Ports
+from hydrogen.devnet.objectstore import FilesystemStore, SeaweedS3
+from hydrogen.devnet.postgres import ExternalPostgres, Postgres
+from hydrogen.devnet.service import DevnetError, Health, Service
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    address: str
+    pid: int | None
+    health: Health
+
+
+class Devnet:
+    def __init__(self, root: Path, state: DevnetState, pg_dsn: str | None = None) -> None:
+        self.layout = Layout(root)
+        self.state = state
+        self.kafka = KafkaBroker(self.layout, state.ports.kafka, state.ports.kafka_controller)
+        self.postgres: Postgres | ExternalPostgres = (
+            ExternalPostgres(self.layout, pg_dsn) if pg_dsn else Postgres(self.layout, state.ports.postgres)
+        )
+        self.anvil = Anvil(self.layout, state.ports.anvil)
+        self.objectstore: FilesystemStore | SeaweedS3 = (
+            SeaweedS3(self.layout, state.ports) if state.s3 else FilesystemStore(self.layout)
+        )
+
+    @classmethod
+    def open(
+        cls,
+        root: Path,
+        *,
+        s3: bool | None = None,
+        ports: Ports | None = None,
+        pg_dsn: str | None = None,
+    ) -> Devnet:
+        """The devnet at `root`, with the ports and backends its first `up` chose.
+
+        `s3` and `ports` only apply to a devnet that has never been started (or was reset):
+        changing them under running services would orphan those services.
+        """
+        layout = Layout(root)
+        saved = layout.read_state()
+        if saved is None:
+            state = DevnetState(ports=ports or Ports(), s3=bool(s3))
+        else:
+            if s3 is not None and s3 != saved.s3:
+                backend = "S3 (SeaweedFS)" if saved.s3 else "the filesystem"
+                raise DevnetError(
+                    f"this devnet at {layout.root} stores blobs in {backend}; "
+                    "run `hydrogen devnet reset` before switching backends"
+                )
+            state = saved
+        pg_dsn = pg_dsn if pg_dsn is not None else os.environ.get("HYDROGEN_PG_DSN") or None
+        return cls(root, state, pg_dsn)
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        return (self.kafka, self.postgres, self.anvil, self.objectstore)
+
+    def up(self, progress: Callable[[str], None] = lambda _: None) -> list[ServiceStatus]:
+        """Start what is not running, wait until every service is healthy, then prepare each
+        (topics, database schema, contracts, bucket). Safe to run again at any time."""
+        self.layout.write_state(self.state)
+        for service in self.services:
+            if not service.is_running():
+                progress(f"starting {service.name}")
+                service.start()
+        for service in self.services:
+            started = time.monotonic()
+            health = service.wait_healthy(START_TIMEOUT_S)
+            service.prepare()
+            progress(f"{service.name:<12} ready in {time.monotonic() - started:4.1f}s  {health.detail}")
+        return self.status()
+
+    def status(self) -> list[ServiceStatus]:
+        return [
+            ServiceStatus(s.name, s.address, s.pid(), s.health() if s.is_running() else Health(False, "stopped"))
+            for s in self.services
+        ]
+
+    def down(self, progress: Callable[[str], None] = lambda _: None) -> list[str]:
+        """Stop the processes this devnet started, in reverse order; return their names."""
+        stopped = []
+        for service in reversed(self.services):
+            if service.stop():
+                progress(f"stopped {service.name}")
+                stopped.append(service.name)
+        return stopped
+
+    def reset(self) -> None:
+        """Stop everything and delete the devnet's folder."""
+        self.down()
+        if any(s.pid() for s in self.services):
+            raise DevnetError("a service is still running; not deleting its data")
+        shutil.rmtree(self.layout.root, ignore_errors=True)

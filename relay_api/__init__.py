@@ -1,0 +1,1 @@
+"""The relay: task arguments and result blobs out of Postgres and object storage, over HTTP."""

@@ -1,0 +1,157 @@
+"""The topic catalog: the one place where topic names, keys, partition counts and retention live.
+
+Topics are created from this catalog, never auto-created: a topic that appeared with another
+partition count would break the co-partitioning that faust tables rely on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+FOREVER = -1
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+class Cleanup(StrEnum):
+    DELETE = "delete"
+    COMPACT = "compact"
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    key: str
+    description: str
+    partitions: int
+    cleanup: Cleanup = Cleanup.DELETE
+    retention_ms: int = 7 * DAY_MS
+    extra_config: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.partitions < 1:
+            raise ValueError(f"topic {self.name!r}: partitions must be >= 1, got {self.partitions}")
+        if self.retention_ms != FOREVER and self.retention_ms <= 0:
+            raise ValueError(
+                f"topic {self.name!r}: retention_ms must be positive or FOREVER, "
+                f"got {self.retention_ms}"
+            )
+
+    def config(self) -> dict[str, str]:
+        """Broker-side topic config, as `kafka-topics --config` would take it."""
+        return {
+            "cleanup.policy": str(self.cleanup),
+            "retention.ms": str(self.retention_ms),
+            **self.extra_config,
+        }
+
+    @property
+    def dlq(self) -> Topic:
+        """Where a message of this topic goes when it cannot be decoded or is rejected."""
+        return Topic(
+            name=f"{self.name}.dlq",
+            key=self.key,
+            description=f"Undecodable or rejected messages of {self.name}, with the reason.",
+            partitions=self.partitions,
+            retention_ms=FOREVER,
+        )
+
+
+# Partition counts: events of one task (or one node, one signer) share a key, so they stay in
+# order on one partition. Tables that join two topics need the same count on both.
+TASK_PARTITIONS = 6
+NODE_PARTITIONS = 6
+SIGNER_PARTITIONS = 3
+
+CHAIN_TASK_EVENTS = Topic(
+    "chain.task-events",
+    key="task id",
+    description="Every TaskManager event with chain id, block number and hash, tx hash, log index.",
+    partitions=TASK_PARTITIONS,
+    retention_ms=FOREVER,
+)
+CHAIN_NODE_EVENTS = Topic(
+    "chain.node-events",
+    key="node address",
+    description="Node registry events: joined, paused, resumed, quit, slashed, kicked out.",
+    partitions=NODE_PARTITIONS,
+    retention_ms=FOREVER,
+)
+CHAIN_TX_REQUESTS = Topic(
+    "chain.tx-requests",
+    key="signer address",
+    description="A contract call to make, with a deterministic request id; one signer's stay in order.",
+    partitions=SIGNER_PARTITIONS,
+)
+CHAIN_TX_OUTCOMES = Topic(
+    "chain.tx-outcomes",
+    key="request id",
+    description="What became of a tx request: mined, reverted with its reason, replaced, expired.",
+    partitions=SIGNER_PARTITIONS,
+)
+INFERENCE_JOBS = Topic(
+    "inference.jobs",
+    key="task id",
+    description="A task for one of our nodes to run: node, type, args hash, models, deadline.",
+    partitions=TASK_PARTITIONS,
+)
+INFERENCE_RESULTS = Topic(
+    "inference.results",
+    key="task id",
+    description="A node's result: result hash or error code, timings, dtype, staged blob refs.",
+    partitions=TASK_PARTITIONS,
+)
+TASKS_SNAPSHOTS = Topic(
+    "tasks.snapshots",
+    key="task id",
+    description="The current read model of each task.",
+    partitions=TASK_PARTITIONS,
+    cleanup=Cleanup.COMPACT,
+    retention_ms=FOREVER,
+)
+NODES_SNAPSHOTS = Topic(
+    "nodes.snapshots",
+    key="node address",
+    description="The current read model of each node.",
+    partitions=NODE_PARTITIONS,
+    cleanup=Cleanup.COMPACT,
+    retention_ms=FOREVER,
+)
+TASKS_HISTORY = Topic(
+    "tasks.history",
+    key="task id",
+    description="Status changes of tasks with timestamps and phase durations, for analytics.",
+    partitions=TASK_PARTITIONS,
+    retention_ms=FOREVER,
+)
+OPS_SMOKE = Topic(
+    "ops.smoke",
+    key="run id",
+    description="Self-checks of a deployment: `hydrogen devnet smoke` writes and reads here.",
+    partitions=1,
+    retention_ms=DAY_MS,
+)
+
+_PRIMARY: tuple[Topic, ...] = (
+    CHAIN_TASK_EVENTS,
+    CHAIN_NODE_EVENTS,
+    CHAIN_TX_REQUESTS,
+    CHAIN_TX_OUTCOMES,
+    INFERENCE_JOBS,
+    INFERENCE_RESULTS,
+    TASKS_SNAPSHOTS,
+    NODES_SNAPSHOTS,
+    TASKS_HISTORY,
+)
+_WITH_DLQ = (CHAIN_TASK_EVENTS, CHAIN_NODE_EVENTS, CHAIN_TX_REQUESTS, INFERENCE_JOBS, INFERENCE_RESULTS)
+
+TOPICS: tuple[Topic, ...] = (*_PRIMARY, *(t.dlq for t in _WITH_DLQ), OPS_SMOKE)
+
+
+def topic(name: str) -> Topic:
+    """The catalog entry named `name`; a KeyError lists the names that exist."""
+    for t in TOPICS:
+        if t.name == name:
+            return t
+    known = ", ".join(t.name for t in TOPICS)
+    raise KeyError(f"no topic {name!r} in the catalog; known topics: {known}")

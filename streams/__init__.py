@@ -1,0 +1,1 @@
+"""faust processors: the task and node state machines, projections, the deadline keeper."""
