@@ -23,9 +23,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS_DIR = REPO_ROOT / "contracts"
 BUILD_DIR = CONTRACTS_DIR / "build"
 
-# What the devnet deploys, in order.
-DEPLOY_ORDER: tuple[str, ...] = ("DevnetBeacon",)
-
 
 class ContractBuildError(RuntimeError):
     """solc rejected a source, or Node could not run it."""
@@ -107,3 +104,38 @@ def deploy(w3: Web3, deployer: LocalAccount, artifact: Artifact, *args: Any) -> 
         tx_hash="0x" + tx_hash.hex().removeprefix("0x"),
         block_number=receipt["blockNumber"],
     )
+
+
+def deployment_record(w3: Web3, deployer: LocalAccount, rpc_url: str) -> dict[str, Any]:
+    """Build, deploy and describe the network: what `deployment.json` holds."""
+    artifacts = build()
+    deployed = deploy_all(w3, deployer, artifacts)
+    return {
+        "chainId": w3.eth.chain_id,
+        "rpcUrl": rpc_url,
+        "deployer": deployer.address,
+        "compiler": next(iter(artifacts.values())).compiler,
+        "contracts": {
+            name: {
+                "address": d.address,
+                "txHash": d.tx_hash,
+                "blockNumber": d.block_number,
+                "abi": artifacts[name].abi,
+            }
+            for name, d in deployed.items()
+        },
+    }
+
+
+def is_deployed(w3: Web3, record: dict[str, Any]) -> bool:
+    """Whether every contract of a deployment record has code on the chain `w3` talks to."""
+    return record.get("chainId") == w3.eth.chain_id and all(
+        w3.eth.get_code(c["address"]) for c in record["contracts"].values()
+    )
+
+
+def deploy_all(
+    w3: Web3, deployer: LocalAccount, artifacts: dict[str, Artifact]
+) -> dict[str, Deployed]:
+    """Deploy the network's contracts in dependency order and wire them together."""
+    return {"DevnetBeacon": deploy(w3, deployer, artifacts["DevnetBeacon"])}

@@ -26,7 +26,9 @@ class TopicState:
     retention_ms: str
 
 
-def describe_topics(admin: AdminClient, names: Iterable[str], timeout: float = 10) -> dict[str, TopicState]:
+def describe_topics(
+    admin: AdminClient, names: Iterable[str], timeout: float = 10
+) -> dict[str, TopicState]:
     """Partition count and retention settings of the named topics that exist."""
     metadata = admin.list_topics(timeout=timeout).topics
     present = [n for n in names if n in metadata]

@@ -112,7 +112,9 @@ class S3BlobStore:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("NoSuchKey", "404", "NotFound") and key is not None:
                 raise BlobNotFoundError(key) from exc
-            raise BlobStoreError(f"S3 {op} on bucket {self.bucket!r} failed: {code or exc}") from exc
+            raise BlobStoreError(
+                f"S3 {op} on bucket {self.bucket!r} failed: {code or exc}"
+            ) from exc
 
     def ensure_bucket(self) -> None:
         try:

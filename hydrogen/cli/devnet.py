@@ -42,7 +42,11 @@ def devnet() -> None:
 
 @devnet.command()
 @dir_option
-@click.option("--s3/--no-s3", default=None, help="Store blobs in SeaweedFS's S3 gateway instead of a folder. Fixed at the first `up`.")
+@click.option(
+    "--s3/--no-s3",
+    default=None,
+    help="Store blobs in SeaweedFS's S3 gateway instead of a folder. Fixed at the first `up`.",
+)
 def up(root: Path, s3: bool | None) -> None:
     """Start every service that is not running and wait until all are healthy.
 
@@ -69,23 +73,34 @@ def status(root: Path, as_json: bool) -> None:
     """Health, address and PID of each service, the Kafka version, and the catalog's topics
     with their partition counts. Exits 1 if a service is not healthy."""
     if not (root / "state.json").exists():
-        raise click.ClickException(f"no devnet at {root.resolve()}; start one with `hydrogen devnet up`")
+        raise click.ClickException(
+            f"no devnet at {root.resolve()}; start one with `hydrogen devnet up`"
+        )
     net = Devnet.open(root)
     statuses = net.status()
     topics = {}
     if net.kafka.health().ok:
         topics = describe_topics(net.kafka.admin(), [t.name for t in TOPICS])
     if as_json:
-        click.echo(json.dumps({
-            "root": str(net.layout.root),
-            "kafka_version": net.kafka.version(),
-            "services": [asdict(s) for s in statuses],
-            "topics": [
-                {"name": t.name, "expected_partitions": t.partitions, "cleanup": str(t.cleanup),
-                 "partitions": topics[t.name].partitions if t.name in topics else None}
-                for t in TOPICS
-            ],
-        }, indent=1))
+        click.echo(
+            json.dumps(
+                {
+                    "root": str(net.layout.root),
+                    "kafka_version": net.kafka.version(),
+                    "services": [asdict(s) for s in statuses],
+                    "topics": [
+                        {
+                            "name": t.name,
+                            "expected_partitions": t.partitions,
+                            "cleanup": str(t.cleanup),
+                            "partitions": topics[t.name].partitions if t.name in topics else None,
+                        }
+                        for t in TOPICS
+                    ],
+                },
+                indent=1,
+            )
+        )
     else:
         click.echo(f"devnet at {net.layout.root}\n")
         _print_services(statuses)
@@ -96,9 +111,14 @@ def status(root: Path, as_json: bool) -> None:
                 parts = str(found.partitions) if found else "missing"
                 if found and found.partitions != t.partitions:
                     parts += f" (catalog: {t.partitions})"
-                retention = "forever" if found and found.retention_ms == "-1" else (
-                    f"{int(found.retention_ms) // 3_600_000}h" if found else "-")
-                click.echo(f"{t.name:<26} {parts:>10}  {found.cleanup if found else '-':<8} {retention}")
+                retention = (
+                    "forever"
+                    if found and found.retention_ms == "-1"
+                    else (f"{int(found.retention_ms) // 3_600_000}h" if found else "-")
+                )
+                click.echo(
+                    f"{t.name:<26} {parts:>10}  {found.cleanup if found else '-':<8} {retention}"
+                )
     if not all(s.health.ok for s in statuses):
         raise SystemExit(1)
 
@@ -108,7 +128,9 @@ def _print_services(statuses) -> None:  # type: ignore[no-untyped-def]
     for s in statuses:
         state = click.style("healthy", fg="green") if s.health.ok else click.style("DOWN", fg="red")
         pad = " " * (9 - len("healthy" if s.health.ok else "DOWN"))
-        click.echo(f"{s.name:<12} {state}{pad} {s.pid or '-':>7}  {s.address:<32} {s.health.detail}")
+        click.echo(
+            f"{s.name:<12} {state}{pad} {s.pid or '-':>7}  {s.address:<32} {s.health.detail}"
+        )
 
 
 @devnet.command()
@@ -141,7 +163,9 @@ def reset(root: Path, yes: bool) -> None:
 
 @devnet.command()
 @dir_option
-@click.argument("service", required=False, type=click.Choice(["kafka", "postgres", "anvil", "objectstore"]))
+@click.argument(
+    "service", required=False, type=click.Choice(["kafka", "postgres", "anvil", "objectstore"])
+)
 @click.option("-n", "--lines", default=40, show_default=True, help="How many lines of each log.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (one service).")
 def logs(root: Path, service: str | None, lines: int, follow: bool) -> None:
@@ -152,14 +176,17 @@ def logs(root: Path, service: str | None, lines: int, follow: bool) -> None:
         if len(names) != 1:
             raise click.UsageError("--follow needs one SERVICE")
         tail = shutil.which("tail") or "tail"
-        os.execvp(tail, [tail, "-n", str(lines), "-F", str(logs_dir / f"{names[0]}.log")])
+        argv = [tail, "-n", str(lines), "-F", str(logs_dir / f"{names[0]}.log")]
+        os.execvp(tail, argv)  # noqa: S606  (hand the terminal over to tail)
     for name in names:
         path = logs_dir / f"{name}.log"
         if not path.exists():
             raise click.ClickException(f"no log for {name!r} at {path}")
         if len(names) > 1:
             click.echo(click.style(f"==> {name} <==", bold=True))
-        out = subprocess.run(["tail", "-n", str(lines), str(path)], capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            ["tail", "-n", str(lines), str(path)], capture_output=True, text=True, check=False
+        )
         click.echo(out.stdout, nl=False)
 
 

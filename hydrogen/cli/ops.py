@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 from confluent_kafka.admin import AdminClient
 
 from hydrogen import contracts
 from hydrogen.db.migrate import MigrationError, migrate
+from hydrogen.devnet.accounts import Role, devnet_account
 from hydrogen.topics import TopicMismatchError, describe_topics, ensure_topics
 from schemas.catalog import TOPICS
 
 bootstrap_option = click.option(
-    "--bootstrap", envvar="HYDROGEN_KAFKA_BOOTSTRAP", default="127.0.0.1:19092",
-    show_default=True, show_envvar=True, help="Kafka bootstrap servers.",
+    "--bootstrap",
+    envvar="HYDROGEN_KAFKA_BOOTSTRAP",
+    default="127.0.0.1:19092",
+    show_default=True,
+    show_envvar=True,
+    help="Kafka bootstrap servers.",
 )
 
 
@@ -28,20 +36,28 @@ def topics_list(bootstrap: str) -> None:
     found = describe_topics(AdminClient({"bootstrap.servers": bootstrap}), [t.name for t in TOPICS])
     for t in TOPICS:
         f = found.get(t.name)
-        state = "missing" if f is None else ("ok" if f.partitions == t.partitions else f"{f.partitions} partitions")
+        state = (
+            "missing"
+            if f is None
+            else ("ok" if f.partitions == t.partitions else f"{f.partitions} partitions")
+        )
         click.echo(f"{t.name:<26} {t.partitions:>3}  {t.cleanup:<8} {state:<10} {t.description}")
 
 
 @topics_group.command("create")
 @bootstrap_option
-@click.option("--replication", default=1, show_default=True, help="Replication factor (3 in production).")
+@click.option(
+    "--replication", default=1, show_default=True, help="Replication factor (3 in production)."
+)
 def topics_create(bootstrap: str, replication: int) -> None:
     """Create the catalog's missing topics; refuse if an existing one differs from the catalog."""
     try:
         created = ensure_topics(AdminClient({"bootstrap.servers": bootstrap}), TOPICS, replication)
     except TopicMismatchError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"created {len(created)} topic(s): {', '.join(created)}" if created else "all topics exist")
+    click.echo(
+        f"created {len(created)} topic(s): {', '.join(created)}" if created else "all topics exist"
+    )
 
 
 @click.group("db")
@@ -50,7 +66,13 @@ def db_group() -> None:
 
 
 @db_group.command("migrate")
-@click.option("--dsn", envvar="HYDROGEN_PG_DSN", required=True, show_envvar=True, help="PostgreSQL connection string.")
+@click.option(
+    "--dsn",
+    envvar="HYDROGEN_PG_DSN",
+    required=True,
+    show_envvar=True,
+    help="PostgreSQL connection string.",
+)
 def db_migrate(dsn: str) -> None:
     """Apply the pending migrations, in order."""
     try:
@@ -77,3 +99,37 @@ def contracts_build(force: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     for a in artifacts.values():
         click.echo(f"{a.name:<24} {len(a.bytecode) // 2 - 1:>6} bytes  ({a.compiler})")
+
+
+@contracts_group.command("deploy")
+@click.option(
+    "--rpc-url",
+    envvar="HYDROGEN_RPC_URL",
+    default="http://127.0.0.1:18545",
+    show_default=True,
+    show_envvar=True,
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="deployment.json",
+    show_default=True,
+    help="Where to write addresses and ABIs.",
+)
+def contracts_deploy(rpc_url: str, out: Path) -> None:
+    """Build and deploy the contracts to a development chain, signed by the first account of
+    anvil's test mnemonic, unless OUT already records a deployment that is on that chain."""
+    from web3 import HTTPProvider, Web3  # noqa: PLC0415  (slow import, only this command needs it)
+
+    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+    if out.exists() and contracts.is_deployed(w3, json.loads(out.read_text())):
+        click.echo(f"{out}: already deployed on chain {w3.eth.chain_id}")
+        return
+    try:
+        record = contracts.deployment_record(w3, devnet_account(Role.DEPLOYER), rpc_url)
+    except contracts.ContractBuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    out.write_text(json.dumps(record, indent=1))
+    for name, c in record["contracts"].items():
+        click.echo(f"{name:<24} {c['address']}")
+    click.echo(f"wrote {out}")

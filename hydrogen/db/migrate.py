@@ -47,7 +47,9 @@ def discover(folder: Path = MIGRATIONS_DIR) -> list[Migration]:
         migrations.append(Migration(int(match[1]), match[2], path.read_text()))
     versions = [m.version for m in migrations]
     if versions != list(range(1, len(versions) + 1)):
-        raise MigrationError(f"migration versions must be 1, 2, 3... without gaps; found {versions}")
+        raise MigrationError(
+            f"migration versions must be 1, 2, 3... without gaps; found {versions}"
+        )
     return migrations
 
 

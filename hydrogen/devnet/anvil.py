@@ -42,14 +42,20 @@ class Anvil(ProcessService):
         state.parent.mkdir(parents=True, exist_ok=True)
         return [
             str(anvil_binary()),
-            "--host", HOST,
-            "--port", str(self.port),
-            "--chain-id", str(CHAIN_ID),
-            "--mnemonic", ANVIL_MNEMONIC,
-            "--accounts", str(ANVIL_ACCOUNTS),
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--chain-id",
+            str(CHAIN_ID),
+            "--mnemonic",
+            ANVIL_MNEMONIC,
+            "--accounts",
+            str(ANVIL_ACCOUNTS),
             # Loaded at start and written at a clean stop, so `down` then `up` keeps the chain
             # (and what the bridge has already read from it).
-            "--state", str(state),
+            "--state",
+            str(state),
         ]
 
     def health(self) -> Health:
@@ -74,30 +80,7 @@ class Anvil(ProcessService):
         """Build the contracts and deploy them, unless the recorded deployment is on chain."""
         w3 = self.web3()
         target = self.layout.deployment_file
-        if target.exists():
-            recorded = json.loads(target.read_text())
-            if all(w3.eth.get_code(c["address"]) for c in recorded["contracts"].values()):
-                return
-        artifacts = contracts.build()
-        deployer = devnet_account(Role.DEPLOYER)
-        deployed = {}
-        for name in contracts.DEPLOY_ORDER:
-            d = contracts.deploy(w3, deployer, artifacts[name])
-            deployed[name] = {
-                "address": d.address,
-                "txHash": d.tx_hash,
-                "blockNumber": d.block_number,
-                "abi": artifacts[name].abi,
-            }
-        target.write_text(
-            json.dumps(
-                {
-                    "chainId": CHAIN_ID,
-                    "rpcUrl": self.address,
-                    "deployer": deployer.address,
-                    "compiler": next(iter(artifacts.values())).compiler,
-                    "contracts": deployed,
-                },
-                indent=1,
-            )
-        )
+        if target.exists() and contracts.is_deployed(w3, json.loads(target.read_text())):
+            return
+        record = contracts.deployment_record(w3, devnet_account(Role.DEPLOYER), self.address)
+        target.write_text(json.dumps(record, indent=1))

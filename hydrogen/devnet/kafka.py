@@ -41,17 +41,30 @@ def kafka_libs() -> Path:
     if libs.is_dir() and any(libs.glob("kafka_2.13-*.jar")):
         return libs
     if shutil.which("mvn") is None:
-        raise DevnetError("Maven (mvn) is needed once to fetch Kafka's jars; run scripts/bootstrap.sh")
+        raise DevnetError(
+            "Maven (mvn) is needed once to fetch Kafka's jars; run scripts/bootstrap.sh"
+        )
     log.warning("fetching Apache Kafka %s jars from Maven Central (once)", KAFKA_VERSION)
     libs.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=libs.parent) as tmp:
         proc = subprocess.run(
-            ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-             f"-DoutputDirectory={tmp}/libs"],
-            capture_output=True, text=True, check=False,
+            [
+                "mvn",
+                "-q",
+                "-B",
+                "-f",
+                str(POM),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={tmp}/libs",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
-            raise DevnetError(f"mvn could not resolve Kafka {KAFKA_VERSION}:\n{proc.stdout}{proc.stderr}")
+            raise DevnetError(
+                f"mvn could not resolve Kafka {KAFKA_VERSION}:\n{proc.stdout}{proc.stderr}"
+            )
         os.replace(Path(tmp) / "libs", libs)  # atomic: a half-fetched folder is never used
     return libs
 
@@ -108,20 +121,38 @@ class KafkaBroker(ProcessService):
             return
         cluster_id = _kafka_cluster_id()
         proc = subprocess.run(
-            ["java", "-cp", f"{kafka_libs()}/*", "kafka.tools.StorageTool", "format",
-             "-t", cluster_id, "-c", str(self._properties), "--standalone"],
-            capture_output=True, text=True, check=False,
+            [
+                "java",
+                "-cp",
+                f"{kafka_libs()}/*",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(self._properties),
+                "--standalone",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             raise DevnetError(f"formatting Kafka storage failed:\n{proc.stdout}{proc.stderr}")
 
     def argv(self) -> Sequence[str]:
         return [
-            "java", "-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+            "java",
+            "-Xms256m",
+            "-Xmx512m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.yaml'}",
-            "-cp", f"{kafka_libs()}/*",
-            "kafka.Kafka", str(self._properties),
+            "-cp",
+            f"{kafka_libs()}/*",
+            "kafka.Kafka",
+            str(self._properties),
         ]
 
     def version(self) -> str | None:
@@ -135,7 +166,9 @@ class KafkaBroker(ProcessService):
 
     def admin(self) -> AdminClient:
         # log_level 0: refused connections while the broker starts are expected, not news.
-        return AdminClient({"bootstrap.servers": self.address, "socket.timeout.ms": 2000, "log_level": 0})
+        return AdminClient(
+            {"bootstrap.servers": self.address, "socket.timeout.ms": 2000, "log_level": 0}
+        )
 
     def health(self) -> Health:
         try:

@@ -79,7 +79,10 @@ class SeaweedS3(ProcessService):
         path = self.layout.s3_credentials_file
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            creds = {"access_key": "hydrogen-" + secrets.token_hex(4), "secret_key": secrets.token_hex(20)}
+            creds = {
+                "access_key": "hydrogen-" + secrets.token_hex(4),
+                "secret_key": secrets.token_hex(20),
+            }
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 json.dump(creds, f)
@@ -94,16 +97,26 @@ class SeaweedS3(ProcessService):
         self.dir.mkdir(parents=True, exist_ok=True)
         p = self.ports
         return [
-            weed, "mini",
+            weed,
+            "mini",
             f"-dir={self.dir}",
-            f"-ip={HOST}", f"-ip.bind={HOST}",  # without both, it binds a public address
-            f"-master.port={p.weed_master}", f"-master.port.grpc={p.weed_master_grpc}",
-            f"-volume.port={p.weed_volume}", f"-volume.port.grpc={p.weed_volume_grpc}",
-            f"-filer.port={p.weed_filer}", f"-filer.port.grpc={p.weed_filer_grpc}",
-            f"-s3.port={p.s3}", f"-s3.port.grpc={p.weed_s3_grpc}",
-            f"-admin.port={p.weed_admin}", f"-admin.port.grpc={p.weed_admin_grpc}",
-            "-admin.ui=false", "-webdav=false", "-master.telemetry=false",
-            "-s3.port.iceberg=0", "-s3.port.lance=0",
+            f"-ip={HOST}",
+            f"-ip.bind={HOST}",  # without both, it binds a public address
+            f"-master.port={p.weed_master}",
+            f"-master.port.grpc={p.weed_master_grpc}",
+            f"-volume.port={p.weed_volume}",
+            f"-volume.port.grpc={p.weed_volume_grpc}",
+            f"-filer.port={p.weed_filer}",
+            f"-filer.port.grpc={p.weed_filer_grpc}",
+            f"-s3.port={p.s3}",
+            f"-s3.port.grpc={p.weed_s3_grpc}",
+            f"-admin.port={p.weed_admin}",
+            f"-admin.port.grpc={p.weed_admin_grpc}",
+            "-admin.ui=false",
+            "-webdav=false",
+            "-master.telemetry=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
             f"-bucket={BUCKET}",
         ]
 

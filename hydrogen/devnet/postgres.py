@@ -80,8 +80,14 @@ class Postgres(Service):
         self._give_to_postgres_user(self.dir, self.socket_dir, log)
         if not (self.data_dir / "PG_VERSION").exists():
             proc = self._run(
-                "initdb", "-D", str(self.data_dir), "-U", DB_USER, "--auth=trust",
-                "--encoding=UTF8", "--locale=C.UTF-8",
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                DB_USER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
             )
             if proc.returncode != 0:
                 raise DevnetError(f"initdb failed:\n{proc.stdout}{proc.stderr}")
@@ -115,7 +121,9 @@ class Postgres(Service):
         with psycopg.connect(
             f"postgresql://{DB_USER}@{HOST}:{self.port}/postgres", autocommit=True
         ) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)
+            ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{DB_NAME}"')
         migrate(self.dsn)

@@ -7,6 +7,7 @@ old PID.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -121,7 +122,5 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 def _reap(pid: int) -> None:
     """Collect the exit status if `pid` is our own child, so it does not linger as a zombie."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

@@ -67,7 +67,7 @@ class Service(ABC):
     def is_running(self) -> bool:
         return self.pid() is not None
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027  (most services need no setup)
         """One-time setup after the service is healthy (topics, schema, bucket...)."""
 
 

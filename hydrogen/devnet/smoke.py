@@ -34,8 +34,10 @@ def run_smoke(devnet: Devnet, say: Callable[[str], None] = lambda _: None) -> Sm
 
     t = time.monotonic()
     offset = _produce_and_read_back(devnet.kafka.address, str(run_id).encode(), payload)
-    say(f"kafka       event written and read back at {OPS_SMOKE.name}[0]@{offset} "
-        f"({time.monotonic() - t:.2f}s)")
+    say(
+        f"kafka       event written and read back at {OPS_SMOKE.name}[0]@{offset} "
+        f"({time.monotonic() - t:.2f}s)"
+    )
 
     t = time.monotonic()
     w3 = devnet.anvil.web3()
@@ -52,8 +54,10 @@ def run_smoke(devnet: Devnet, say: Callable[[str], None] = lambda _: None) -> Sm
     if receipt["status"] != 1 or not beats or beats[0]["args"]["tag"][:16] != run_id.bytes:
         raise DevnetError(f"smoke transaction {tx_hash.hex()} did not emit the expected Beat")
     seq = beats[0]["args"]["seq"]
-    say(f"anvil       tx {_hex(tx_hash)} mined in block {receipt['blockNumber']}, Beat #{seq} "
-        f"({time.monotonic() - t:.2f}s)")
+    say(
+        f"anvil       tx {_hex(tx_hash)} mined in block {receipt['blockNumber']}, Beat #{seq} "
+        f"({time.monotonic() - t:.2f}s)"
+    )
 
     t = time.monotonic()
     with psycopg.connect(devnet.postgres.dsn) as conn:
@@ -67,7 +71,9 @@ def run_smoke(devnet: Devnet, say: Callable[[str], None] = lambda _: None) -> Sm
         ).fetchone()
     if row != (offset, _hex(tx_hash)):
         raise DevnetError(f"smoke row read back as {row!r}")
-    say(f"postgres    row smoke_checks[{run_id}] written and read back ({time.monotonic() - t:.2f}s)")
+    say(
+        f"postgres    row smoke_checks[{run_id}] written and read back ({time.monotonic() - t:.2f}s)"
+    )
 
     t = time.monotonic()
     store = devnet.objectstore.store()
@@ -111,5 +117,7 @@ def _produce_and_read_back(bootstrap: str, key: bytes, value: bytes) -> int:
     finally:
         consumer.close()
     if msg is None or msg.error() or msg.value() != value or msg.key() != key:
-        raise DevnetError(f"reading back {OPS_SMOKE.name}@{offset} gave {msg and (msg.error() or msg.value())!r}")
+        raise DevnetError(
+            f"reading back {OPS_SMOKE.name}@{offset} gave {msg and (msg.error() or msg.value())!r}"
+        )
     return offset

@@ -36,7 +36,9 @@ class Devnet:
         self.state = state
         self.kafka = KafkaBroker(self.layout, state.ports.kafka, state.ports.kafka_controller)
         self.postgres: Postgres | ExternalPostgres = (
-            ExternalPostgres(self.layout, pg_dsn) if pg_dsn else Postgres(self.layout, state.ports.postgres)
+            ExternalPostgres(self.layout, pg_dsn)
+            if pg_dsn
+            else Postgres(self.layout, state.ports.postgres)
         )
         self.anvil = Anvil(self.layout, state.ports.anvil)
         self.objectstore: FilesystemStore | SeaweedS3 = (
@@ -88,12 +90,19 @@ class Devnet:
             started = time.monotonic()
             health = service.wait_healthy(START_TIMEOUT_S)
             service.prepare()
-            progress(f"{service.name:<12} ready in {time.monotonic() - started:4.1f}s  {health.detail}")
+            progress(
+                f"{service.name:<12} ready in {time.monotonic() - started:4.1f}s  {health.detail}"
+            )
         return self.status()
 
     def status(self) -> list[ServiceStatus]:
         return [
-            ServiceStatus(s.name, s.address, s.pid(), s.health() if s.is_running() else Health(False, "stopped"))
+            ServiceStatus(
+                s.name,
+                s.address,
+                s.pid(),
+                s.health() if s.is_running() else Health(False, "stopped"),
+            )
             for s in self.services
         ]
 
