@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
 from schemas.catalog import Topic
@@ -54,27 +55,48 @@ def ensure_topics(
 
     Existing topics are checked against the catalog: a different partition count or cleanup
     policy raises TopicMismatchError naming the topic, since silently using it would break
-    co-partitioned tables.
+    co-partitioned tables. A topic that someone else created while we looked is checked too.
     """
-    topics = list(topics)
-    existing = describe_topics(admin, [t.name for t in topics], timeout)
-    for t in topics:
-        found = existing.get(t.name)
-        if found is None:
-            continue
-        if found.partitions != t.partitions or found.cleanup != str(t.cleanup):
-            raise TopicMismatchError(
-                f"topic {t.name!r} exists with {found.partitions} partitions and "
-                f"cleanup.policy={found.cleanup}; the catalog says {t.partitions} and {t.cleanup}"
-            )
-    missing = [t for t in topics if t.name not in existing]
+    wanted = {t.name: t for t in topics}
+    existing = describe_topics(admin, wanted, timeout)
+    _check_against_catalog(wanted, existing)
+    missing = [t for name, t in wanted.items() if name not in existing]
     if not missing:
         return []
     new = [NewTopic(t.name, t.partitions, replication, config=t.config()) for t in missing]
+    created, raced = [], []
     for name, future in admin.create_topics(new, operation_timeout=timeout).items():
         try:
             future.result(timeout)
         except KafkaException as exc:
-            raise RuntimeError(f"creating topic {name!r} failed: {exc}") from exc
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise RuntimeError(f"creating topic {name!r} failed: {exc}") from exc
+            raced.append(name)
+            continue
         log.info("created topic=%s", name)
-    return [t.name for t in missing]
+        created.append(name)
+    if raced:
+        _check_against_catalog(wanted, _describe_when_visible(admin, raced, timeout))
+    return created
+
+
+def _check_against_catalog(wanted: dict[str, Topic], found: dict[str, TopicState]) -> None:
+    for name, state in found.items():
+        t = wanted[name]
+        if state.partitions != t.partitions or state.cleanup != str(t.cleanup):
+            raise TopicMismatchError(
+                f"topic {name!r} exists with {state.partitions} partitions and "
+                f"cleanup.policy={state.cleanup}; the catalog says {t.partitions} and {t.cleanup}"
+            )
+
+
+def _describe_when_visible(
+    admin: AdminClient, names: list[str], timeout: float
+) -> dict[str, TopicState]:
+    """Metadata lags a fresh topic by a moment: wait until every name is described."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = describe_topics(admin, names, timeout)
+        if len(found) == len(names) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)

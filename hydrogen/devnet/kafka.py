@@ -127,8 +127,7 @@ class KafkaBroker(ProcessService):
                 f"{kafka_libs()}/*",
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cluster_id,
+                f"--cluster-id={cluster_id}",  # one form that works when the id starts with "-"
                 "-c",
                 str(self._properties),
                 "--standalone",

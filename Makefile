@@ -1,0 +1,49 @@
+# The two commands a newcomer needs (see README.md):
+#   make demo   set everything up, start the devnet, run the smoke check
+#   make test   set everything up, run lint and the whole test suite against real services
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint format unit integration e2e down lock
+
+setup:
+	@scripts/bootstrap.sh
+
+demo: setup
+	$(BIN)/hydrogen devnet up
+	$(BIN)/hydrogen devnet smoke
+	@echo
+	@echo "The devnet keeps running: 'make down' (or $(BIN)/hydrogen devnet down) stops it."
+
+test: setup lint
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+unit: setup
+	$(BIN)/pytest tests/unit
+
+integration: setup
+	$(BIN)/pytest tests/integration
+
+e2e: setup
+	$(BIN)/pytest tests/e2e
+
+down:
+	$(BIN)/hydrogen devnet down
+
+# Re-resolve requirements.lock from pyproject.toml in a throwaway environment.
+lock:
+	rm -rf .cache/lock-venv && python3.11 -m venv .cache/lock-venv
+	.cache/lock-venv/bin/pip install -q -e '.[dev]'
+	.cache/lock-venv/bin/pip check
+	{ echo "# Exact versions installed by scripts/bootstrap.sh. Regenerate with 'make lock' after changing"; \
+	  echo "# the dependencies in pyproject.toml."; \
+	  .cache/lock-venv/bin/pip freeze --exclude-editable; } > requirements.lock

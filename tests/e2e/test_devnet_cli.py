@@ -1,0 +1,92 @@
+"""`hydrogen devnet` driven as a user drives it, on a devnet of its own (free ports)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hydrogen.devnet.layout import DevnetState, Layout, Ports
+from hydrogen.devnet.process import load
+from schemas.catalog import TOPICS
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def hydrogen(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "hydrogen", *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        cwd=REPO_ROOT,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"hydrogen {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"
+        )
+    return proc
+
+
+@pytest.fixture
+def devnet_dir() -> Iterator[Path]:
+    # Under the repository, not /tmp: PostgreSQL runs as its own user and must reach it.
+    root = REPO_ROOT / f".devnet-e2e-{uuid.uuid4().hex[:8]}"
+    Layout(root).write_state(DevnetState(ports=Ports.free(), s3=False))
+    try:
+        yield root
+    finally:
+        hydrogen("devnet", "down", "--dir", str(root), check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _our_processes(root: Path) -> list[str]:
+    """Command lines of live processes that mention this devnet's folder."""
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if str(root) in line and "ps -eo" not in line]
+
+
+def test_up_status_smoke_down_reset(devnet_dir: Path) -> None:
+    d = str(devnet_dir)
+    up = hydrogen("devnet", "up", "--dir", d)
+    assert "devnet up in" in up.stdout
+
+    status = json.loads(hydrogen("devnet", "status", "--dir", d, "--json").stdout)
+    services = {s["name"]: s for s in status["services"]}
+    assert sorted(services) == ["anvil", "kafka", "objectstore", "postgres"]
+    assert all(s["health"]["ok"] for s in services.values()), services
+    assert status["kafka_version"].startswith("4.")
+    assert "Apache Kafka 4." in services["kafka"]["health"]["detail"]
+    assert {t["name"]: t["partitions"] for t in status["topics"]} == {
+        t.name: t.partitions for t in TOPICS
+    }
+
+    # `up` again is a no-op that keeps the same processes.
+    pids = {name: s["pid"] for name, s in services.items()}
+    hydrogen("devnet", "up", "--dir", d)
+    again = json.loads(hydrogen("devnet", "status", "--dir", d, "--json").stdout)
+    assert {s["name"]: s["pid"] for s in again["services"]} == pids
+
+    smoke = hydrogen("devnet", "smoke", "--dir", d)
+    assert "smoke check passed" in smoke.stdout
+
+    records = [load(p) for p in (devnet_dir / "pids").glob("*.json")]
+    assert {r.name for r in records if r} == {"kafka", "anvil"}
+    down = hydrogen("devnet", "down", "--dir", d)
+    assert "stopped 3 service(s)" in down.stdout  # kafka, anvil, postgres (the store is a folder)
+    assert not any(r.is_running() for r in records if r)
+    assert _our_processes(devnet_dir) == []
+
+    stopped = hydrogen("devnet", "status", "--dir", d, check=False)
+    assert stopped.returncode == 1
+    assert "DOWN" in stopped.stdout
+
+    hydrogen("devnet", "reset", "--dir", d, "--yes")
+    assert not devnet_dir.exists()
