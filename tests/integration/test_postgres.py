@@ -13,6 +13,8 @@ import psycopg
 import pytest
 
 from hydrogen.db.migrate import MIGRATIONS_DIR, MigrationError, discover, migrate
+from hydrogen.devnet.postgres import ExternalPostgres
+from hydrogen.devnet.supervisor import Devnet
 
 
 def test_a_5_mb_bytea_round_trips_byte_for_byte(pg_dsn: str) -> None:
@@ -78,3 +80,16 @@ def test_a_failing_migration_leaves_no_trace(scratch_db: str, tmp_path: Path) ->
         leftover = conn.execute("SELECT to_regclass('half_done')").fetchone()
     assert nxt not in versions
     assert leftover == (None,)
+
+
+def test_a_devnet_given_hydrogen_pg_dsn_uses_that_server_and_never_stops_it(
+    scratch_db: str, tmp_path: Path
+) -> None:
+    external = Devnet.open(tmp_path / "devnet", pg_dsn=scratch_db).postgres
+    assert isinstance(external, ExternalPostgres)
+    assert external.health().ok
+    external.prepare()  # migrates the server it was given
+    assert external.stop() is False
+    with psycopg.connect(scratch_db) as conn:
+        versions = [v for (v,) in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+    assert versions == [m.version for m in discover()]
