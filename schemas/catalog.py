@@ -27,6 +27,8 @@ class Topic:
     cleanup: Cleanup = Cleanup.DELETE
     retention_ms: int = 7 * DAY_MS
     extra_config: dict[str, str] = field(default_factory=dict)
+    # Avro record names (schemas/avro/) that this topic's values may hold.
+    values: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.partitions < 1:
@@ -54,6 +56,7 @@ class Topic:
             description=f"Undecodable or rejected messages of {self.name}, with the reason.",
             partitions=self.partitions,
             retention_ms=FOREVER,
+            values=("DeadLetter",),
         )
 
 
@@ -82,12 +85,14 @@ CHAIN_TX_REQUESTS = Topic(
     key="signer address",
     description="A contract call to make, with a deterministic request id; one signer's stay in order.",
     partitions=SIGNER_PARTITIONS,
+    values=("TxRequest",),
 )
 CHAIN_TX_OUTCOMES = Topic(
     "chain.tx-outcomes",
     key="request id",
     description="What became of a tx request: mined, reverted with its reason, replaced, expired.",
     partitions=SIGNER_PARTITIONS,
+    values=("TxOutcome",),
 )
 INFERENCE_JOBS = Topic(
     "inference.jobs",

@@ -10,6 +10,7 @@ from schemas.catalog import (
     Topic,
     topic,
 )
+from schemas.registry import SchemaRegistry
 
 
 def test_topic_names_are_unique() -> None:
@@ -55,3 +56,11 @@ def test_an_unknown_topic_name_lists_the_known_ones() -> None:
 def test_a_bad_topic_definition_names_the_bad_value(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Topic("x", key="k", description="d", **kwargs)
+
+
+def test_every_value_schema_named_by_the_catalog_exists() -> None:
+    known = set(SchemaRegistry().names)
+    named = {name for t in TOPICS for name in t.values}
+    assert named <= known, named - known
+    assert topic("chain.tx-requests").values == ("TxRequest",)
+    assert topic("inference.jobs.dlq").values == ("DeadLetter",)
