@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint format unit integration e2e down lock
+.PHONY: setup demo test lint format unit integration e2e bench down lock
 
 setup:
 	@scripts/bootstrap.sh
@@ -22,6 +22,7 @@ test: setup lint
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format .
@@ -35,6 +36,10 @@ integration: setup
 
 e2e: setup
 	$(BIN)/pytest tests/e2e
+
+# Benchmarks print ratios against a baseline measured in the same run; never part of `test`.
+bench: setup
+	$(BIN)/python bench/codec.py
 
 down:
 	$(BIN)/hydrogen devnet down

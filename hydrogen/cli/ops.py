@@ -127,9 +127,39 @@ def contracts_deploy(rpc_url: str, out: Path) -> None:
         return
     try:
         record = contracts.deployment_record(w3, devnet_account(Role.DEPLOYER), rpc_url)
-    except contracts.ContractBuildError as exc:
+    except (contracts.ContractBuildError, contracts.TransactionFailed) as exc:
         raise click.ClickException(str(exc)) from exc
     out.write_text(json.dumps(record, indent=1))
     for name, c in record["contracts"].items():
         click.echo(f"{name:<24} {c['address']}")
     click.echo(f"wrote {out}")
+
+
+@contracts_group.command("gas-report")
+@click.option(
+    "--rpc-url",
+    envvar="HYDROGEN_GAS_REPORT_RPC_URL",
+    default=None,
+    show_envvar=True,
+    help="Measure on this running anvil (inside a snapshot that is reverted) instead of a "
+    "throwaway anvil of our own.",
+)
+@click.option("--small", default=10, show_default=True, help="Nodes in the small network.")
+@click.option("--large", default=1000, show_default=True, help="Nodes in the large network.")
+def contracts_gas_report(rpc_url: str | None, small: int, large: int) -> None:
+    """Gas of each contract call, of a whole task, and of createTask on a small and a large
+    network (selection must not cost more as the network grows)."""
+    from web3 import HTTPProvider, Web3  # noqa: PLC0415  (slow import, only this command needs it)
+
+    from hydrogen import gas_report  # noqa: PLC0415
+
+    try:
+        if rpc_url:
+            w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+            report = gas_report.run_report(w3, small, large)
+        else:
+            with gas_report.throwaway_anvil() as w3:
+                report = gas_report.run_report(w3, small, large)
+    except (contracts.ContractBuildError, contracts.TransactionFailed) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(report.render())

@@ -88,7 +88,8 @@ def load(path: Path) -> ProcessRecord | None:
 
 
 def stop(record: ProcessRecord, timeout: float = 15.0) -> bool:
-    """SIGTERM the record's process group, then SIGKILL what is left after `timeout` seconds.
+    """SIGTERM the record's process group, then SIGKILL what is left after `timeout` seconds;
+    return once no process of the group is alive.
 
     Returns True if something was running. Only the recorded process (and the group it leads)
     is signalled, and only while its start time still matches the record.
@@ -97,18 +98,32 @@ def stop(record: ProcessRecord, timeout: float = 15.0) -> bool:
         return False
     _signal_group(record.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not record.is_running():
-            break
+    while _group_alive(record.pid) and time.monotonic() < deadline:
         _reap(record.pid)
         time.sleep(0.05)
-    else:
+    if _group_alive(record.pid):
         _signal_group(record.pid, signal.SIGKILL)
-        while record.is_running():
+        while _group_alive(record.pid):
             _reap(record.pid)
             time.sleep(0.05)
     _reap(record.pid)
     return True
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any live (non-zombie) process is still in process group `pgid`.
+
+    The leader exiting is not enough: its children (a JVM's, a shell's) may outlive it.
+    """
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        state, _ppid, pgrp = text[text.rindex(")") + 2 :].split()[:3]
+        if int(pgrp) == pgid and state != "Z":
+            return True
+    return False
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -18,6 +18,7 @@ COMMANDS = [
     ["db", "migrate"],
     ["contracts", "build"],
     ["contracts", "deploy"],
+    ["contracts", "gas-report"],
 ]
 
 
