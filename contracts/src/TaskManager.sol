@@ -109,6 +109,11 @@ contract TaskManager is ITaskDispatcher, Ownable, PullPayments {
         address[] agreeingNodes,
         uint64 uploadDeadline
     );
+    /// @notice The delivering node missed its upload; `resultNode`, another agreeing node,
+    /// delivers the same validated result by the new deadline.
+    event DeliveryReassigned(
+        uint256 indexed taskId, address indexed resultNode, uint64 uploadDeadline
+    );
     event NodePenalized(uint256 indexed taskId, address indexed node, Fault fault, uint256 amount);
     event TaskCompleted(
         uint256 indexed taskId, address indexed resultNode, address[] nodes, uint256[] payouts
@@ -333,8 +338,16 @@ contract TaskManager is ITaskDispatcher, Ownable, PullPayments {
             }
             _settle(taskId, t);
         } else {
+            // The other agreeing nodes hold the same images: the next fastest delivers, and
+            // the task aborts only when none is left.
             _dismiss(taskId, t, t.resultSlot, Fault.MissedUpload, missFineBps);
-            _abort(taskId, t, AbortReason.UploadTimeout);
+            uint256 next = _fastestActive(t);
+            if (next == NODES_PER_TASK) {
+                _abort(taskId, t, AbortReason.UploadTimeout);
+            } else {
+                _assignDelivery(t, next);
+                emit DeliveryReassigned(taskId, t.members[next].node, t.deadline);
+            }
         }
     }
 
@@ -431,26 +444,38 @@ contract TaskManager is ITaskDispatcher, Ownable, PullPayments {
             );
             return;
         }
-        uint256 first = NODES_PER_TASK;
         for (uint256 i = 0; i < NODES_PER_TASK; ++i) {
-            Member storage m = t.members[i];
-            if (!m.active) continue;
-            if (agreeing & (1 << i) == 0) {
+            if (t.members[i].active && agreeing & (1 << i) == 0) {
                 _dismiss(taskId, t, i, Fault.Outvoted, 0);
-            } else if (first == NODES_PER_TASK || m.commitOrder < t.members[first].commitOrder) {
-                first = i;
             }
         }
+        uint256 first = _fastestActive(t); // only agreeing nodes are left active
         if (t.members[first].errorCode != 0) {
             _abort(taskId, t, AbortReason.ArgsInvalid);
             return;
         }
-        t.resultSlot = uint8(first);
+        _assignDelivery(t, first);
         t.status = TaskStatus.Validated;
-        t.deadline = uint64(block.timestamp) + timeouts[t.taskType].upload;
         emit TaskValidated(
             taskId, t.members[first].node, t.results[first], _activeNodes(t), t.deadline
         );
+    }
+
+    /// @dev The active node that committed first, or NODES_PER_TASK when none is active.
+    function _fastestActive(Task storage t) private view returns (uint256 fastest) {
+        fastest = NODES_PER_TASK;
+        for (uint256 i = 0; i < NODES_PER_TASK; ++i) {
+            Member storage m = t.members[i];
+            if (!m.active) continue;
+            if (fastest == NODES_PER_TASK || m.commitOrder < t.members[fastest].commitOrder) {
+                fastest = i;
+            }
+        }
+    }
+
+    function _assignDelivery(Task storage t, uint256 slot) private {
+        t.resultSlot = uint8(slot);
+        t.deadline = uint64(block.timestamp) + timeouts[t.taskType].upload;
     }
 
     function _agreementMask(Task storage t) private view returns (uint256 mask) {

@@ -101,19 +101,47 @@ def test_a_missed_disclosure_is_fined_into_the_pool_and_the_others_validate(
     chain.books_balance()
 
 
-def test_a_missed_upload_fines_the_delivering_node_and_refunds_the_creator(chain: Chain) -> None:
+def test_a_missed_upload_fines_the_deliverer_and_the_next_agreeing_node_delivers(
+    chain: Chain,
+) -> None:
     chain.join_nodes(NODES)
     task_id, _ = chain.create_task(APP, FEE)
-    chosen, _ = chain.run_to_settlement(task_id, [PHASH_A] * 3)
+    chosen, _ = chain.run_to_settlement(task_id, [PHASH_A] * 3)  # chosen[0] committed first
 
     expired = _expire(chain, task_id, chain.timeouts()[3])
     (penalized,) = chain.events(expired, chain.manager, "NodePenalized")
     assert (penalized["node"], penalized["fault"]) == (chosen[0], MISSED_UPLOAD)
-    (aborted,) = chain.events(expired, chain.manager, "TaskAborted")
-    assert (aborted["reason"], aborted["refund"]) == (UPLOAD_TIMEOUT, FEE)
+    (reassigned,) = chain.events(expired, chain.manager, "DeliveryReassigned")
+    assert reassigned["resultNode"] == chosen[1]  # the next to have committed
+    assert chain.events(expired, chain.manager, "TaskAborted") == []
+    assert chain.task(task_id)["status"] == VALIDATED
     assert chain.node_status(chosen[0]) == NODE_PAUSED
-    assert chain.node_status(chosen[1]) == chain.node_status(chosen[2]) == NODE_AVAILABLE
+
+    done = chain.send(RELAY, chain.manager.functions.confirmUpload(task_id))
+    (completed,) = chain.events(done, chain.manager, "TaskCompleted")
+    assert completed["resultNode"] == chosen[1]
+    # The node that missed its upload is not paid; the new deliverer gets the odd wei.
+    assert credited(chain, [done], chain.manager) == {
+        chosen[1]: FEE - FEE // 2,
+        chosen[2]: FEE // 2,
+    }
+    chain.books_balance()
+
+
+def test_when_every_agreeing_node_misses_its_upload_the_creator_is_refunded(chain: Chain) -> None:
+    chain.join_nodes(NODES)
+    task_id, _ = chain.create_task(APP, FEE)
+    chosen, _ = chain.run_to_settlement(task_id, [PHASH_A] * 3)
+
+    upload = chain.timeouts()[3]
+    receipts = [_expire(chain, task_id, upload) for _ in range(3)]
+    fined = [e["node"] for r in receipts for e in chain.events(r, chain.manager, "NodePenalized")]
+    assert fined == chosen  # in the order they were due to deliver
+    (aborted,) = chain.events(receipts[-1], chain.manager, "TaskAborted")
+    assert (aborted["reason"], aborted["refund"]) == (UPLOAD_TIMEOUT, FEE)
     assert chain.task(task_id)["status"] == ABORTED
+    assert all(chain.node_status(n) == NODE_PAUSED for n in chosen)
+    assert credited(chain, receipts, chain.manager) == {APP: FEE}
     chain.books_balance()
 
 
