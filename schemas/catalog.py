@@ -60,6 +60,10 @@ class Topic:
         )
 
 
+# Every producer of ours must place a key where Kafka's Java clients and faust (aiokafka) do,
+# or co-partitioned topics would disagree: librdkafka's default is CRC32, not murmur2.
+PARTITIONER = "murmur2_random"
+
 # Partition counts: events of one task (or one node, one signer) share a key, so they stay in
 # order on one partition. Tables that join two topics need the same count on both.
 TASK_PARTITIONS = 6
@@ -129,6 +133,23 @@ TASKS_HISTORY = Topic(
     partitions=TASK_PARTITIONS,
     retention_ms=FOREVER,
 )
+# The chain bridge's own state, written in the same Kafka transactions as its effects.
+CHAIN_INGEST_CURSOR = Topic(
+    "chain.ingest-cursor",
+    key="chain id",
+    description="Where log ingest stands: next block and the window of recent block hashes.",
+    partitions=1,
+    cleanup=Cleanup.COMPACT,
+    retention_ms=FOREVER,
+)
+CHAIN_TX_JOURNAL = Topic(
+    "chain.tx-journal",
+    key="signer address",
+    description="The submitter's write-ahead journal: each signer's signed transactions not yet settled.",
+    partitions=SIGNER_PARTITIONS,
+    cleanup=Cleanup.COMPACT,
+    retention_ms=FOREVER,
+)
 OPS_SMOKE = Topic(
     "ops.smoke",
     key="run id",
@@ -147,6 +168,8 @@ _PRIMARY: tuple[Topic, ...] = (
     TASKS_SNAPSHOTS,
     NODES_SNAPSHOTS,
     TASKS_HISTORY,
+    CHAIN_INGEST_CURSOR,
+    CHAIN_TX_JOURNAL,
 )
 _WITH_DLQ = (
     CHAIN_TASK_EVENTS,

@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from hydrogen.devnet.accounts import Role, devnet_account
 from hydrogen.devnet.service import DevnetError
 from hydrogen.devnet.supervisor import Devnet
-from schemas.catalog import OPS_SMOKE
+from schemas.catalog import OPS_SMOKE, PARTITIONER
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,9 @@ def _hex(b: bytes) -> str:
 
 
 def _produce_and_read_back(bootstrap: str, key: bytes, value: bytes) -> int:
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "partitioner": PARTITIONER}
+    )
     delivered: list[int] = []
     errors: list[str] = []
 
