@@ -84,6 +84,13 @@ CHAIN_NODE_EVENTS = Topic(
     partitions=NODE_PARTITIONS,
     retention_ms=FOREVER,
 )
+CHAIN_CONTRACT_EVENTS = Topic(
+    "chain.contract-events",
+    key="contract address",
+    description="Contract-wide events: configuration, ownership, withdrawals of credited funds.",
+    partitions=1,
+    retention_ms=FOREVER,
+)
 CHAIN_TX_REQUESTS = Topic(
     "chain.tx-requests",
     key="signer address",
@@ -141,6 +148,7 @@ CHAIN_INGEST_CURSOR = Topic(
     partitions=1,
     cleanup=Cleanup.COMPACT,
     retention_ms=FOREVER,
+    values=("IngestCursor",),
 )
 CHAIN_TX_JOURNAL = Topic(
     "chain.tx-journal",
@@ -161,6 +169,7 @@ OPS_SMOKE = Topic(
 _PRIMARY: tuple[Topic, ...] = (
     CHAIN_TASK_EVENTS,
     CHAIN_NODE_EVENTS,
+    CHAIN_CONTRACT_EVENTS,
     CHAIN_TX_REQUESTS,
     CHAIN_TX_OUTCOMES,
     INFERENCE_JOBS,
@@ -174,6 +183,7 @@ _PRIMARY: tuple[Topic, ...] = (
 _WITH_DLQ = (
     CHAIN_TASK_EVENTS,
     CHAIN_NODE_EVENTS,
+    CHAIN_CONTRACT_EVENTS,
     CHAIN_TX_REQUESTS,
     INFERENCE_JOBS,
     INFERENCE_RESULTS,

@@ -7,7 +7,7 @@ import logging
 import click
 
 from hydrogen.cli.devnet import devnet
-from hydrogen.cli.ops import contracts_group, db_group, topics_group
+from hydrogen.cli.ops import contracts_group, db_group, schemas_group, topics_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -29,6 +29,7 @@ cli.add_command(devnet)
 cli.add_command(topics_group)
 cli.add_command(db_group)
 cli.add_command(contracts_group)
+cli.add_command(schemas_group)
 
 
 def main() -> None:

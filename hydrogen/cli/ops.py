@@ -163,3 +163,46 @@ def contracts_gas_report(rpc_url: str | None, small: int, large: int) -> None:
     except (contracts.ContractBuildError, contracts.TransactionFailed) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(report.render())
+
+
+@click.group("schemas")
+def schemas_group() -> None:
+    """The Avro schemas of events and commands (schemas/avro/)."""
+
+
+def _protocol_abis() -> dict:
+    from chain_bridge.event_records import PROTOCOL_CONTRACTS  # noqa: PLC0415
+
+    artifacts = contracts.build()
+    return {name: artifacts[name].abi for name in PROTOCOL_CONTRACTS}
+
+
+@schemas_group.command("check")
+def schemas_check() -> None:
+    """Exit 1 if a contract event's schema is missing or differs from the contract's ABI, or if
+    an old version of any schema can no longer be read by the current one."""
+    from hydrogen.schema_sync import stale_records  # noqa: PLC0415
+    from schemas.registry import SchemaRegistry, unreadable_versions  # noqa: PLC0415
+
+    problems = [
+        f"{name}: the ABI changed; `hydrogen schemas sync` writes v{v}"
+        for name, v in sorted(stale_records(_protocol_abis()).items())
+    ]
+    problems += unreadable_versions(SchemaRegistry())
+    for p in problems:
+        click.echo(p)
+    if problems:
+        raise SystemExit(1)
+    click.echo("schemas match the contracts, and every old version is readable")
+
+
+@schemas_group.command("sync")
+def schemas_sync() -> None:
+    """Write a new schema version for each contract event whose ABI changed (old versions
+    are kept: consumers must still read what was written with them)."""
+    from hydrogen.schema_sync import sync  # noqa: PLC0415
+
+    written = sync(_protocol_abis())
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"{len(written)} schema file(s) written")
