@@ -29,9 +29,10 @@ def anvil_binary() -> Path:
 class Anvil(ProcessService):
     name = "anvil"
 
-    def __init__(self, layout: Layout, port: int) -> None:
+    def __init__(self, layout: Layout, port: int, chain_id: int = CHAIN_ID) -> None:
         super().__init__(layout)
         self.port = port
+        self.chain_id = chain_id
 
     @property
     def address(self) -> str:
@@ -47,7 +48,7 @@ class Anvil(ProcessService):
             "--port",
             str(self.port),
             "--chain-id",
-            str(CHAIN_ID),
+            str(self.chain_id),
             "--mnemonic",
             ANVIL_MNEMONIC,
             "--accounts",
@@ -71,7 +72,7 @@ class Anvil(ProcessService):
             version, block = (item["result"] for item in sorted(r.json(), key=lambda i: i["id"]))
         except (httpx.HTTPError, ValueError, KeyError) as exc:
             return Health(False, f"not reachable: {exc}")
-        return Health(True, f"{version}, chain {CHAIN_ID}, block {int(block, 16)}")
+        return Health(True, f"{version}, chain {self.chain_id}, block {int(block, 16)}")
 
     def web3(self) -> Web3:
         return Web3(HTTPProvider(self.address, request_kwargs={"timeout": 30}))

@@ -1,0 +1,398 @@
+"""Contract logs → Kafka, exactly once and in chain order.
+
+Each step reads a range of blocks (`eth_getLogs` over the protocol contracts), checks that the
+range links onto the blocks already published (chain_bridge.window), decodes the logs into
+their records and publishes them, keyed by task id, node or contract. The events and the
+cursor (next block, the window of recent blocks and what each published) go out in ONE Kafka
+transaction: after a crash at any moment, the cursor that read_committed readers see is the
+one that matches the events they see, and ingest resumes right after it.
+
+A reorg inside the window rewinds to the fork point: every event published above it gets a
+`LogRetracted` on its topic and key, and the new branch is read. With `confirmations` deeper
+than any reorg nothing is ever retracted. A fork below the window stops ingest with
+ReorgTooDeepError rather than leave wrong events standing.
+
+Blocks far below the head (deeper than the window) are only checked where they join the
+window; only the last `window_blocks` of each range are kept header by header.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+from chain_bridge.errors import ChainBridgeError
+from chain_bridge.event_decoder import EventDecoder, LogDecodeError
+from chain_bridge.event_records import PROTOCOL_CONTRACTS, record_args, route
+from chain_bridge.ingest_settings import IngestSettings
+from chain_bridge.rpc import Header, JsonRpc
+from chain_bridge.window import BlockRef, BlockWindow, Extends
+from schemas.catalog import CHAIN_CONTRACT_EVENTS, CHAIN_INGEST_CURSOR, PARTITIONER
+from schemas.codec import Codec
+from schemas.errors import EncodeError
+
+log = logging.getLogger(__name__)
+
+RETRIES_WHEN_THE_CHAIN_MOVES = 5
+
+
+@dataclass(frozen=True)
+class PublishedEvent:
+    event_id: str
+    record: str
+    topic: str
+    key: str
+
+
+@dataclass
+class Cursor:
+    chain_id: int
+    contracts: list[str]
+    next_block: int
+    window: BlockWindow
+    published: dict[int, list[PublishedEvent]] = field(default_factory=dict)
+
+    def to_record(self, now_ms: int) -> dict[str, Any]:
+        return {
+            "chain_id": self.chain_id,
+            "contracts": self.contracts,
+            "next_block": self.next_block,
+            "window": [
+                {
+                    "number": b.number,
+                    "hash": b.hash,
+                    "parent_hash": b.parent_hash,
+                    "events": [e.__dict__ for e in self.published.get(b.number, [])],
+                }
+                for b in self.window.blocks
+            ],
+            "window_complete": self.window.complete,
+            "updated_at": now_ms,
+        }
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, Any], window_blocks: int) -> Cursor:
+        blocks = tuple(BlockRef(b["number"], b["hash"], b["parent_hash"]) for b in rec["window"])
+        return cls(
+            chain_id=rec["chain_id"],
+            contracts=list(rec["contracts"]),
+            next_block=rec["next_block"],
+            window=BlockWindow(window_blocks, blocks[-window_blocks:], rec["window_complete"]),
+            published={
+                b["number"]: [PublishedEvent(**e) for e in b["events"]] for b in rec["window"]
+            },
+        )
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    key: str
+    value: bytes
+
+
+class ChainMovedError(ChainBridgeError):
+    """The chain changed between two calls of one step; the step is retried."""
+
+
+class Ingest:
+    def __init__(
+        self,
+        rpc: JsonRpc,
+        producer: Producer,
+        decoder: EventDecoder,
+        codec: Codec,
+        cursor: Cursor,
+        settings: IngestSettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.rpc = rpc
+        self.producer = producer
+        self.decoder = decoder
+        self.codec = codec
+        self.cursor = cursor
+        self.settings = settings
+        self.clock = clock
+
+    # ---- the loop ----
+
+    def run(self, stop: threading.Event) -> None:
+        log.info(
+            "ingest chain_id=%s from block=%s confirmations=%s",
+            self.cursor.chain_id,
+            self.cursor.next_block,
+            self.settings.confirmations,
+        )
+        while not stop.is_set():
+            if self.step() == 0 and self.caught_up():
+                stop.wait(self.settings.poll_seconds)
+
+    def caught_up(self) -> bool:
+        return self.cursor.next_block > self.rpc.block_number() - self.settings.confirmations
+
+    def step(self) -> int:
+        """Publish the next range of blocks; return how many blocks it covered (0 at the head)."""
+        for attempt in range(RETRIES_WHEN_THE_CHAIN_MOVES):
+            try:
+                return self._step()
+            except ChainMovedError as exc:
+                log.info("chain moved during a step (attempt %d): %s", attempt + 1, exc)
+                time.sleep(0.05 * (attempt + 1))
+        raise ChainBridgeError(
+            f"the chain kept changing under ingest at block {self.cursor.next_block}"
+        )
+
+    def _step(self) -> int:
+        s = self.settings
+        first = self.cursor.next_block
+        safe = self.rpc.block_number() - s.confirmations
+        if first > safe:
+            return 0
+        last = min(safe, first + s.range_blocks - 1)
+        logs = self.rpc.get_logs(self.cursor.contracts, first, last)
+        tail_start = max(first, last - s.window_blocks + 1)
+        wanted = {first, *range(tail_start, last + 1), *(int(x["blockNumber"], 16) for x in logs)}
+        headers = self.rpc.headers(sorted(wanted))
+
+        window = self.cursor.window
+        if window.last is not None:
+            step = window.offer(headers[first].ref)
+            if not isinstance(step, Extends):
+                self._rewind()
+                return 1
+        if tail_start > first:
+            # The blocks between are deeper than any reorg we handle; the window restarts at
+            # the tail and can no longer rewind below it.
+            window = BlockWindow(s.window_blocks, (), complete=False)
+        for n in range(tail_start, last + 1):
+            step = window.offer(headers[n].ref)
+            if not isinstance(step, Extends):
+                raise ChainMovedError(f"block {n} no longer links to block {n - 1}")
+            window = step.window
+        for x in logs:
+            n = int(x["blockNumber"], 16)
+            if x["blockHash"] != headers[n].ref.hash:
+                raise ChainMovedError(f"log of block {n} is from block hash {x['blockHash']}")
+
+        out, published = self._records(logs, headers)
+        kept = {b.number for b in window.blocks}
+        merged = {n: e for n, e in self.cursor.published.items() if n in kept}
+        merged.update({n: e for n, e in published.items() if n in kept})
+        cursor = Cursor(self.cursor.chain_id, self.cursor.contracts, last + 1, window, merged)
+        self._commit(out, cursor)
+        if out:
+            log.info("published events=%d blocks=%d..%d", len(out), first, last)
+        return last - first + 1
+
+    # ---- records ----
+
+    def _records(
+        self, logs: Sequence[Mapping[str, Any]], headers: Mapping[int, Header]
+    ) -> tuple[list[Outgoing], dict[int, list[PublishedEvent]]]:
+        out: list[Outgoing] = []
+        published: dict[int, list[PublishedEvent]] = {}
+        for x in logs:
+            n = int(x["blockNumber"], 16)
+            log_index = int(x["logIndex"], 16)
+            envelope = {
+                "event_id": f"{self.cursor.chain_id}:{x['transactionHash']}:{log_index}",
+                "chain_id": self.cursor.chain_id,
+                "contract": x["address"],
+                "block_number": n,
+                "block_hash": x["blockHash"],
+                "block_time": headers[n].timestamp * 1000,
+                "tx_hash": x["transactionHash"],
+                "log_index": log_index,
+            }
+            try:
+                decoded = self.decoder.decode(x)
+                topic, key = route(decoded.spec, x["address"], decoded.args)
+                record = {**envelope, **record_args(decoded.spec.abi["inputs"], decoded.args)}
+                value = self.codec.encode(decoded.spec.record, record)
+            except (LogDecodeError, EncodeError, ValueError) as exc:
+                out.append(self._dead_letter(x, envelope, exc))
+                continue
+            out.append(Outgoing(topic.name, key, value))
+            published.setdefault(n, []).append(
+                PublishedEvent(envelope["event_id"], decoded.spec.record, topic.name, key)
+            )
+        return out, published
+
+    def _dead_letter(
+        self, raw: Mapping[str, Any], envelope: Mapping[str, Any], exc: Exception
+    ) -> Outgoing:
+        log.warning("undecodable log event_id=%s: %s", envelope["event_id"], exc)
+        contract = str(envelope["contract"])
+        value = self.codec.encode(
+            "DeadLetter",
+            {
+                # Logs have no topic offset: the chain position stands in for it.
+                "source_topic": f"chain:{self.cursor.chain_id}",
+                "source_partition": int(envelope["log_index"]),
+                "source_offset": int(envelope["block_number"]),
+                "key": contract.encode(),
+                "value": json.dumps(dict(raw), sort_keys=True).encode(),
+                "consumer": "chain_bridge.ingest",
+                "error_type": type(exc).__name__,
+                "reason": str(exc),
+                "failed_at": int(self.clock() * 1000),
+            },
+        )
+        return Outgoing(CHAIN_CONTRACT_EVENTS.dlq.name, contract, value)
+
+    # ---- reorgs ----
+
+    def _rewind(self) -> None:
+        window = self.cursor.window
+        numbers = window.numbers_to_check()
+        blocks = self.rpc.batch(("eth_getBlockByNumber", [hex(n), False]) for n in numbers)
+        canonical = {n: b["hash"] for n, b in zip(numbers, blocks, strict=True) if b is not None}
+        rewound = window.rewind(canonical)  # a fork below the window raises here
+        fork = rewound.fork_point
+        next_block = fork.number + 1 if fork else rewound.dropped[0].number
+        now_ms = int(self.clock() * 1000)
+        out = [
+            Outgoing(
+                e.topic,
+                e.key,
+                self.codec.encode(
+                    "LogRetracted",
+                    {
+                        "event_id": e.event_id,
+                        "record": e.record,
+                        "chain_id": self.cursor.chain_id,
+                        "block_number": b.number,
+                        "block_hash": b.hash,
+                        "fork_block_number": fork.number if fork else next_block - 1,
+                        "detected_at": now_ms,
+                    },
+                ),
+            )
+            for b in reversed(rewound.dropped)
+            for e in reversed(self.cursor.published.get(b.number, []))
+        ]
+        kept = {b.number for b in rewound.window.blocks}
+        cursor = Cursor(
+            self.cursor.chain_id,
+            self.cursor.contracts,
+            next_block,
+            rewound.window,
+            {n: e for n, e in self.cursor.published.items() if n in kept},
+        )
+        self._commit(out, cursor)
+        log.warning(
+            "reorg: rewound to block=%s, retracted events=%d from blocks %s",
+            next_block - 1,
+            len(out),
+            [b.number for b in rewound.dropped],
+        )
+
+    # ---- Kafka ----
+
+    def _commit(self, out: Sequence[Outgoing], cursor: Cursor) -> None:
+        cursor_value = self.codec.encode("IngestCursor", cursor.to_record(int(self.clock() * 1000)))
+        self.producer.begin_transaction()
+        try:
+            for o in out:
+                self._produce(o.topic, o.key, o.value)
+            self._produce(CHAIN_INGEST_CURSOR.name, str(cursor.chain_id), cursor_value)
+            self.producer.commit_transaction(60)
+        except KafkaException:
+            self.producer.abort_transaction(60)
+            raise
+        self.cursor = cursor
+
+    def _produce(self, topic: str, key: str, value: bytes) -> None:
+        while True:
+            try:
+                self.producer.produce(topic, key=key.encode(), value=value)
+                return
+            except BufferError:
+                self.producer.poll(0.1)  # the local queue is full: let it drain
+
+
+def transactional_producer(bootstrap: str, chain_id: int) -> Producer:
+    """One transactional id per chain: a restarted ingest fences its dead predecessor."""
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "transactional.id": f"hydrogen-ingest-{chain_id}",
+            "partitioner": PARTITIONER,
+            "linger.ms": 5,
+            "batch.size": 1_000_000,
+            "compression.type": "lz4",
+        }
+    )
+    producer.init_transactions(60)
+    return producer
+
+
+def read_cursor(bootstrap: str, chain_id: int, window_blocks: int) -> Cursor | None:
+    """The last committed cursor of `chain_id`, or None for a fresh start."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"hydrogen-ingest-cursor-{chain_id}",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+        }
+    )
+    codec = Codec()
+    latest = None
+    try:
+        tp = TopicPartition(CHAIN_INGEST_CURSOR.name, 0)
+        low, high = consumer.get_watermark_offsets(tp, timeout=30)
+        consumer.assign([TopicPartition(CHAIN_INGEST_CURSOR.name, 0, low)])
+        deadline = time.monotonic() + 60
+        # Before the first fetch the position is a negative sentinel: count it as `low`.
+        while max(consumer.position([tp])[0].offset, low) < high:
+            if time.monotonic() > deadline:
+                raise ChainBridgeError(f"reading {CHAIN_INGEST_CURSOR.name} up to {high} timed out")
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            if msg.key() == str(chain_id).encode():
+                latest = msg.value()
+    finally:
+        consumer.close()
+    if latest is None:
+        return None
+    _, record = codec.decode(latest, expect="IngestCursor")
+    return Cursor.from_record(record, window_blocks)
+
+
+def open_ingest(settings: IngestSettings) -> Ingest:
+    """Wire an ingest from settings: the deployment, the chain, Kafka, the saved cursor."""
+    deployment = json.loads(settings.deployment.read_text())
+    contracts = deployment["contracts"]
+    addresses = {name: contracts[name]["address"] for name in PROTOCOL_CONTRACTS}
+    abis = {name: contracts[name]["abi"] for name in PROTOCOL_CONTRACTS}
+    rpc = JsonRpc(settings.rpc_url)
+    chain_id = rpc.chain_id()
+    if chain_id != deployment["chainId"]:
+        raise ChainBridgeError(
+            f"{settings.rpc_url} is chain {chain_id}, the deployment is on chain {deployment['chainId']}"
+        )
+    # Fence a predecessor before reading the cursor, so its open transaction (if any) is
+    # aborted and the cursor read is final.
+    producer = transactional_producer(settings.kafka_bootstrap, chain_id)
+    cursor = read_cursor(settings.kafka_bootstrap, chain_id, settings.window_blocks)
+    watched = sorted(addresses.values())
+    if cursor is None:
+        start = settings.start_block
+        if start is None:
+            start = min(contracts[name]["blockNumber"] for name in PROTOCOL_CONTRACTS)
+        cursor = Cursor(chain_id, watched, start, BlockWindow(settings.window_blocks))
+    elif sorted(cursor.contracts) != watched:
+        raise ChainBridgeError(
+            f"the saved cursor ingests {cursor.contracts}, the deployment has {watched}: "
+            "a new deployment needs fresh topics (hydrogen devnet reset)"
+        )
+    return Ingest(rpc, producer, EventDecoder(addresses, abis), Codec(), cursor, settings)

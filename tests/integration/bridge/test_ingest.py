@@ -1,0 +1,333 @@
+"""Ingest against real anvil and Kafka: every log exactly once, in chain order, across reorgs.
+
+Each test gets a chain of its own (anvil with a unique chain id and freshly deployed
+contracts), so its cursor, transactional id and events never mix with another test's; the
+Kafka topics are the session devnet's, and events are told apart by chain id.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from web3 import Web3
+
+from chain_bridge.errors import ReorgTooDeepError
+from chain_bridge.ingest import Ingest, open_ingest
+from chain_bridge.ingest_settings import IngestSettings
+from chain_bridge.rpc import JsonRpc
+from hydrogen import contracts
+from hydrogen.devnet.accounts import Role, devnet_account
+from hydrogen.devnet.anvil import Anvil
+from hydrogen.devnet.layout import Layout, Ports
+from hydrogen.gas_report import ContractsDriver, lifecycle_gas
+from schemas.catalog import (
+    CHAIN_CONTRACT_EVENTS,
+    CHAIN_NODE_EVENTS,
+    CHAIN_TASK_EVENTS,
+)
+from schemas.codec import Codec
+
+EVENT_TOPICS = (CHAIN_TASK_EVENTS.name, CHAIN_NODE_EVENTS.name, CHAIN_CONTRACT_EVENTS.name)
+_chain_ids = itertools.count(int(uuid.uuid4().int % 1_000_000) * 100 + 40_000)
+
+
+@dataclass
+class Chain:
+    w3: Web3
+    rpc_url: str
+    deployment_file: Path
+    driver: ContractsDriver
+    chain_id: int
+
+    def rpc(self, method: str, params: list) -> object:
+        return self.driver.rpc(method, params)
+
+
+@pytest.fixture
+def chain() -> Iterator[Chain]:
+    chain_id = next(_chain_ids)
+    with tempfile.TemporaryDirectory(prefix="hydrogen-ingest-") as tmp:
+        anvil = Anvil(Layout(Path(tmp)), Ports.free().anvil, chain_id=chain_id)
+        anvil.start()
+        try:
+            anvil.wait_healthy(20)
+            w3 = anvil.web3()
+            record = contracts.deployment_record(w3, devnet_account(Role.DEPLOYER), anvil.address)
+            deployment_file = Path(tmp) / "deployment.json"
+            deployment_file.write_text(json.dumps(record))
+            yield Chain(
+                w3,
+                anvil.address,
+                deployment_file,
+                ContractsDriver.from_deployment(w3, record),
+                chain_id,
+            )
+        finally:
+            anvil.stop()
+
+
+def settings(chain: Chain, kafka_bootstrap: str, **overrides: object) -> IngestSettings:
+    return IngestSettings(
+        kafka_bootstrap=kafka_bootstrap,
+        rpc_url=chain.rpc_url,
+        deployment=chain.deployment_file,
+        **overrides,
+    )
+
+
+def run_to_head(ingest: Ingest) -> None:
+    for _ in range(1_000):
+        if ingest.step() == 0 and ingest.caught_up():
+            return
+    raise AssertionError("ingest never caught up")
+
+
+def ground_truth(chain: Chain) -> list[str]:
+    """Event ids of every protocol log on the chain now, in chain order."""
+    record = json.loads(chain.deployment_file.read_text())
+    addresses = [record["contracts"][n]["address"] for n in ("NodeRegistry", "TaskManager")]
+    rpc = JsonRpc(chain.rpc_url)
+    logs = rpc.get_logs(addresses, 0, rpc.block_number())
+    return [f"{chain.chain_id}:{x['transactionHash']}:{int(x['logIndex'], 16)}" for x in logs]
+
+
+@dataclass(frozen=True)
+class Seen:
+    topic: str
+    key: str
+    name: str
+    record: dict
+
+
+def published(
+    kafka_bootstrap: str, chain_id: int, topics: tuple[str, ...] = EVENT_TOPICS
+) -> list[Seen]:
+    """Every committed record of `chain_id` on the event topics, in offset order per partition."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": f"ingest-test-{uuid.uuid4().hex[:8]}",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+        }
+    )
+    codec = Codec()
+    seen: list[Seen] = []
+    try:
+        md = consumer.list_topics(timeout=10)
+        parts = [TopicPartition(t, p, 0) for t in topics for p in md.topics[t].partitions]
+        ends = {
+            (tp.topic, tp.partition): consumer.get_watermark_offsets(tp, timeout=10)[1]
+            for tp in parts
+        }
+        consumer.assign([tp for tp in parts if ends[(tp.topic, tp.partition)] > 0])
+        pending = {k for k, end in ends.items() if end > 0}
+        while pending:
+            msg = consumer.poll(1.0)
+            if msg is None:
+                positions = consumer.position([TopicPartition(t, p) for t, p in pending])
+                pending = {
+                    (tp.topic, tp.partition)
+                    for tp in positions
+                    if tp.offset < ends[(tp.topic, tp.partition)]
+                }
+                continue
+            if msg.error():
+                raise AssertionError(msg.error())
+            name, record = codec.decode(msg.value())
+            if record.get("chain_id") == chain_id:
+                seen.append(Seen(msg.topic(), msg.key().decode(), name, record))
+            if msg.offset() + 1 >= ends[(msg.topic(), msg.partition())]:
+                pending.discard((msg.topic(), msg.partition()))
+    finally:
+        consumer.close()
+    return seen
+
+
+def standing(seen: list[Seen]) -> list[Seen]:
+    """Events not retracted later."""
+    retracted = {s.record["event_id"] for s in seen if s.name == "LogRetracted"}
+    return [s for s in seen if s.name != "LogRetracted" and s.record["event_id"] not in retracted]
+
+
+def in_chain_order(events: list[Seen]) -> list[str]:
+    return [
+        s.record["event_id"]
+        for s in sorted(events, key=lambda s: (s.record["block_number"], s.record["log_index"]))
+    ]
+
+
+def test_a_task_lifecycle_appears_on_the_topics_once_each_in_chain_order(
+    chain: Chain, kafka_bootstrap: str
+) -> None:
+    lifecycle_gas(chain.driver)  # joins, a whole task, pauses, a queued and an expired task
+    ingest = open_ingest(settings(chain, kafka_bootstrap, range_blocks=7))
+    run_to_head(ingest)
+
+    seen = published(kafka_bootstrap, chain.chain_id)
+    truth = ground_truth(chain)
+    assert sorted(s.record["event_id"] for s in seen) == sorted(truth)  # each exactly once
+    # Per key (one partition), the topic holds the events in chain order.
+    by_key: dict[tuple[str, str], list[str]] = {}
+    for s in seen:
+        by_key.setdefault((s.topic, s.key), []).append(s.record["event_id"])
+    position = {event_id: i for i, event_id in enumerate(truth)}
+    for ids in by_key.values():
+        assert ids == sorted(ids, key=position.__getitem__)
+
+    task_names = [s.name for s in seen if s.topic == CHAIN_TASK_EVENTS.name and s.key == "1"]
+    assert task_names[0] == "TaskCreated"
+    assert task_names.count("NodeSelected") == 3
+    assert task_names.count("CommitmentSubmitted") == 3
+    assert task_names.count("ResultDisclosed") == 3
+    order = ["TaskStarted", "DisclosureOpened", "TaskValidated", "TaskCompleted"]
+    assert [n for n in task_names if n in order] == order
+    created = next(s.record for s in seen if s.name == "TaskCreated")
+    assert created["fee"] == str(10**18)
+    assert created["event_id"].startswith(f"{chain.chain_id}:0x")
+
+
+def test_a_restarted_ingest_resumes_after_its_last_committed_batch(
+    chain: Chain, kafka_bootstrap: str
+) -> None:
+    for i in range(4):
+        account = Web3.to_checksum_address(f"0x{i + 1:040x}")
+        chain.driver.fund_and_impersonate(account, 10**24)
+        chain.driver.join(account)
+    first = open_ingest(settings(chain, kafka_bootstrap))
+    run_to_head(first)
+    lifecycle_gas(chain.driver)
+    second = open_ingest(settings(chain, kafka_bootstrap))  # fences the first
+    assert second.cursor.next_block == first.cursor.next_block
+    run_to_head(second)
+
+    ids = [s.record["event_id"] for s in published(kafka_bootstrap, chain.chain_id)]
+    assert sorted(ids) == sorted(ground_truth(chain))
+
+
+def _join_burst(chain: Chain, n: int, offset: int = 0) -> None:
+    for i in range(n):
+        account = Web3.to_checksum_address(f"0x{offset + i + 1:040x}")
+        chain.driver.fund_and_impersonate(account, 10**24)
+        chain.driver.join(account)
+
+
+def test_a_reorg_at_confirmations_0_retracts_what_vanished_and_publishes_the_new_branch(
+    chain: Chain, kafka_bootstrap: str
+) -> None:
+    ingest = open_ingest(settings(chain, kafka_bootstrap, confirmations=0))
+    _join_burst(chain, 6)
+    run_to_head(ingest)
+    before = ground_truth(chain)
+
+    chain.rpc("anvil_reorg", [4, []])  # the last 4 blocks (4 joins) are replaced by empty ones
+    _join_burst(chain, 2, offset=100)
+    run_to_head(ingest)
+
+    seen = published(kafka_bootstrap, chain.chain_id)
+    retracted = [s.record["event_id"] for s in seen if s.name == "LogRetracted"]
+    truth = ground_truth(chain)
+    assert sorted(retracted) == sorted(set(before) - set(truth))
+    assert len(retracted) >= 4  # each join emits NodeJoined (and a status change)
+    assert in_chain_order(standing(seen)) == truth
+    for r in (s for s in seen if s.name == "LogRetracted"):
+        assert r.topic == CHAIN_NODE_EVENTS.name  # on the topic and key of what it retracts
+
+
+def test_confirmations_deeper_than_a_reorg_publish_nothing_that_vanishes(
+    chain: Chain, kafka_bootstrap: str
+) -> None:
+    ingest = open_ingest(settings(chain, kafka_bootstrap, confirmations=6))
+    _join_burst(chain, 8)
+    run_to_head(ingest)
+    chain.rpc("anvil_reorg", [3, []])
+    _join_burst(chain, 8, offset=100)
+    run_to_head(ingest)
+
+    seen = published(kafka_bootstrap, chain.chain_id)
+    assert [s for s in seen if s.name == "LogRetracted"] == []
+    head = chain.w3.eth.block_number
+    truth = [e for e in ground_truth(chain) if _block_of(chain, e) <= head - 6]
+    assert in_chain_order(seen) == truth
+
+
+def _block_of(chain: Chain, event_id: str) -> int:
+    tx_hash = event_id.split(":")[1]
+    return chain.w3.eth.get_transaction_receipt(tx_hash)["blockNumber"]
+
+
+def test_a_reorg_deeper_than_the_window_stops_ingest_with_the_block_named(
+    chain: Chain, kafka_bootstrap: str
+) -> None:
+    ingest = open_ingest(settings(chain, kafka_bootstrap, window_blocks=3))
+    _join_burst(chain, 6)
+    run_to_head(ingest)
+    chain.rpc("anvil_reorg", [5, []])
+    _join_burst(chain, 1, offset=100)
+    with pytest.raises(ReorgTooDeepError, match="forked below block"):
+        run_to_head(ingest)
+
+
+def test_an_unknown_event_of_a_watched_contract_goes_to_the_dlq_and_ingest_goes_on(
+    chain: Chain, kafka_bootstrap: str
+) -> None:
+    record = json.loads(chain.deployment_file.read_text())
+    manager = record["contracts"]["TaskManager"]["address"]
+    ingest = open_ingest(settings(chain, kafka_bootstrap))
+    run_to_head(ingest)
+    # Replace TaskManager's code by one that emits a log no ABI knows: LOG1(topic 0xdead..).
+    unknown = "dead" * 16
+    chain.rpc("anvil_setCode", [manager, f"0x7f{unknown}60006000a100"])
+    sender = devnet_account(Role.APP)
+    receipt = chain.w3.eth.wait_for_transaction_receipt(
+        chain.w3.eth.send_transaction({"from": sender.address, "to": manager, "gas": 100_000}),
+        poll_latency=0.01,
+    )
+    _join_burst(chain, 1)  # NodeRegistry goes on working (and calls the replaced code again)
+    run_to_head(ingest)
+
+    letters = [
+        Codec().decode(v, expect="DeadLetter")[1]
+        for v in _raw_values(kafka_bootstrap, CHAIN_CONTRACT_EVENTS.dlq.name)
+    ]
+    ours = [d for d in letters if d["source_topic"] == f"chain:{chain.chain_id}"]
+    assert ours
+    assert ours[0]["source_offset"] == receipt["blockNumber"]
+    assert json.loads(ours[0]["value"])["topics"] == [f"0x{unknown}"]
+    assert all("matches no known event" in d["reason"] for d in ours)
+    assert "NodeJoined" in [s.name for s in published(kafka_bootstrap, chain.chain_id)]
+
+
+def _raw_values(kafka_bootstrap: str, topic: str) -> list[bytes]:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": f"ingest-test-{uuid.uuid4().hex[:8]}",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+        }
+    )
+    values = []
+    try:
+        md = consumer.list_topics(timeout=10)
+        for p in md.topics[topic].partitions:
+            tp = TopicPartition(topic, p, 0)
+            end = consumer.get_watermark_offsets(tp, timeout=10)[1]
+            if end == 0:
+                continue
+            consumer.assign([tp])
+            while consumer.position([tp])[0].offset < end:
+                msg = consumer.poll(1.0)
+                if msg is not None and not msg.error():
+                    values.append(msg.value())
+    finally:
+        consumer.close()
+    return values
