@@ -40,6 +40,8 @@ e2e: setup
 # Benchmarks print ratios against a baseline measured in the same run; never part of `test`.
 bench: setup
 	$(BIN)/python bench/codec.py
+	$(BIN)/hydrogen devnet up > /dev/null
+	$(BIN)/python bench/ingest.py
 
 down:
 	$(BIN)/hydrogen devnet down

@@ -6,10 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_abi.exceptions import DecodingError
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 
+from chain_bridge.abi_decode import decode as abi_decode
 from chain_bridge.errors import ChainBridgeError
 from chain_bridge.event_records import EventSpec, event_specs
 
@@ -33,6 +32,27 @@ def topic0(abi: Mapping[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class _Plan:
+    """What decoding one event needs, worked out once per event."""
+
+    spec: EventSpec
+    indexed: tuple[tuple[str, str], ...]  # (name, canonical type) of each indexed argument
+    plain_names: tuple[str, ...]
+    plain_types: tuple[str, ...]
+
+    @classmethod
+    def of(cls, spec: EventSpec) -> _Plan:
+        inputs = spec.abi["inputs"]
+        plain = [p for p in inputs if not p["indexed"]]
+        return cls(
+            spec,
+            tuple((p["name"], canonical_type(p)) for p in inputs if p["indexed"]),
+            tuple(p["name"] for p in plain),
+            tuple(canonical_type(p) for p in plain),
+        )
+
+
+@dataclass(frozen=True)
 class DecodedLog:
     spec: EventSpec
     args: dict[str, Any]
@@ -43,37 +63,34 @@ class EventDecoder:
         self, addresses: Mapping[str, str], abis: Mapping[str, Sequence[Mapping[str, Any]]]
     ) -> None:
         """`addresses`: contract name → address, for the protocol contracts."""
-        self._by_topic: dict[tuple[str, str], EventSpec] = {}
+        self._by_topic: dict[tuple[str, str], _Plan] = {}
         for spec in event_specs(abis):
-            address = to_checksum_address(addresses[spec.contract])
-            self._by_topic[(address, topic0(spec.abi))] = spec
+            self._by_topic[(addresses[spec.contract].lower(), topic0(spec.abi))] = _Plan.of(spec)
 
     def decode(self, log: Mapping[str, Any]) -> DecodedLog:
-        address = to_checksum_address(log["address"])
+        address = str(log["address"]).lower()
         topics = list(log["topics"])
-        spec = self._by_topic.get((address, topics[0].lower())) if topics else None
-        if spec is None:
+        plan = self._by_topic.get((address, topics[0].lower())) if topics else None
+        if plan is None:
             raise LogDecodeError(
                 f"log {log.get('transactionHash')}:{int(log['logIndex'], 16)} of {address} matches "
                 f"no known event (topic0 {topics[0] if topics else 'none'})"
             )
-        inputs = spec.abi["inputs"]
-        indexed = [p for p in inputs if p["indexed"]]
-        plain = [p for p in inputs if not p["indexed"]]
-        if len(topics) - 1 != len(indexed):
+        spec = plan.spec
+        if len(topics) - 1 != len(plan.indexed):
             raise LogDecodeError(
-                f"{spec.contract}.{spec.name} has {len(indexed)} indexed arguments, the log "
+                f"{spec.contract}.{spec.name} has {len(plan.indexed)} indexed arguments, the log "
                 f"{len(topics) - 1} topics"
             )
         try:
             args = {
-                p["name"]: abi_decode([canonical_type(p)], bytes.fromhex(t[2:]))[0]
-                for p, t in zip(indexed, topics[1:], strict=True)
+                name: abi_decode([t], bytes.fromhex(topic[2:]))[0]
+                for (name, t), topic in zip(plan.indexed, topics[1:], strict=True)
             }
-            values = abi_decode([canonical_type(p) for p in plain], bytes.fromhex(log["data"][2:]))
-        except (DecodingError, ValueError, OverflowError) as exc:
+            values = abi_decode(plan.plain_types, bytes.fromhex(log["data"][2:]))
+        except (ValueError, UnicodeDecodeError) as exc:
             raise LogDecodeError(
                 f"{spec.contract}.{spec.name} data does not decode: {exc}"
             ) from exc
-        args.update({p["name"]: v for p, v in zip(plain, values, strict=True)})
+        args.update(zip(plan.plain_names, values, strict=True))
         return DecodedLog(spec, args)

@@ -21,12 +21,13 @@ Field names are the ABI names in snake_case. Two contracts emitting an event of 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import to_checksum_address
+from eth_utils import to_checksum_address as _to_checksum_address
 
 from schemas.catalog import CHAIN_CONTRACT_EVENTS, CHAIN_NODE_EVENTS, CHAIN_TASK_EVENTS, Topic
 
@@ -51,11 +52,20 @@ ENVELOPE_FIELDS: list[dict[str, Any]] = [
 ]
 ENVELOPE_NAMES = [f["name"] for f in ENVELOPE_FIELDS]
 
+
+@functools.lru_cache(maxsize=1 << 16)
+def to_checksum_address(address: str) -> str:
+    """EIP-55 form, cached: a keccak per address costs more than the rest of a log's
+    decoding, and the same addresses (contracts, active nodes) recur in every range."""
+    return str(_to_checksum_address(address))
+
+
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _ARRAY = re.compile(r"^(?P<item>.+)\[(?P<size>\d*)\]$")
 _INT = re.compile(r"^(?P<sign>u?)int(?P<bits>\d*)$")
 
 
+@functools.lru_cache(maxsize=1024)
 def snake(name: str) -> str:
     return _CAMEL.sub(r"_\1", name).lower()
 
@@ -156,7 +166,7 @@ def record_value(param: Mapping[str, Any], value: Any) -> Any:
             snake(c["name"]): record_value(c, v) for c, v in zip(components, items, strict=True)
         }
     if t == "address":
-        return to_checksum_address(value)
+        return to_checksum_address(value.lower() if isinstance(value, str) else value)
     if _INT.match(t):
         if not fits_long(t):
             return str(int(value))

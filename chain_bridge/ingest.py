@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,6 +121,19 @@ class Ingest:
         self.cursor = cursor
         self.settings = settings
         self.clock = clock
+        # The next range is read on a thread of its own, with a connection of its own. What
+        # it read is checked like any other read: a stale prefetch fails the link checks.
+        self._prefetch_rpc = JsonRpc(rpc.url)
+        self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-prefetch")
+        self._prefetch: (
+            tuple[int, int, Future[tuple[list[dict[str, Any]], dict[int, Header]]]] | None
+        ) = None
+
+    def close(self) -> None:
+        self._prefetcher.shutdown(wait=True, cancel_futures=True)
+        self._prefetch_rpc.close()
+        self.rpc.close()
+        self.producer.flush(10)
 
     # ---- the loop ----
 
@@ -156,10 +170,13 @@ class Ingest:
         if first > safe:
             return 0
         last = min(safe, first + s.range_blocks - 1)
-        logs = self.rpc.get_logs(self.cursor.contracts, first, last)
+        logs, headers = self._fetched(first, last)
+        # While this range is decoded and published, the next one is read.
+        if last < safe:
+            after = last + 1
+            until = min(safe, after + s.range_blocks - 1)
+            self._prefetch = (after, until, self._prefetcher.submit(self._fetch, after, until))
         tail_start = max(first, last - s.window_blocks + 1)
-        wanted = {first, *range(tail_start, last + 1), *(int(x["blockNumber"], 16) for x in logs)}
-        headers = self.rpc.headers(sorted(wanted))
 
         window = self.cursor.window
         if window.last is not None:
@@ -190,6 +207,25 @@ class Ingest:
         if out:
             log.info("published events=%d blocks=%d..%d", len(out), first, last)
         return last - first + 1
+
+    # ---- reading the chain ----
+
+    def _fetch(self, first: int, last: int) -> tuple[list[dict[str, Any]], dict[int, Header]]:
+        """The logs of blocks first..last and the headers a step needs: the first block (to
+        link it), the window's tail and every block with a log (for its time)."""
+        rpc = self._prefetch_rpc
+        logs = rpc.get_logs(self.cursor.contracts, first, last)
+        tail_start = max(first, last - self.settings.window_blocks + 1)
+        wanted = {first, *range(tail_start, last + 1), *(int(x["blockNumber"], 16) for x in logs)}
+        return logs, rpc.headers(sorted(wanted))
+
+    def _fetched(self, first: int, last: int) -> tuple[list[dict[str, Any]], dict[int, Header]]:
+        prefetch, self._prefetch = self._prefetch, None
+        if prefetch is not None and prefetch[:2] == (first, last):
+            return prefetch[2].result()
+        if prefetch is not None:
+            prefetch[2].cancel()
+        return self._fetch(first, last)
 
     # ---- records ----
 
@@ -348,7 +384,13 @@ def read_cursor(bootstrap: str, chain_id: int, window_blocks: int) -> Cursor | N
     latest = None
     try:
         tp = TopicPartition(CHAIN_INGEST_CURSOR.name, 0)
-        low, high = consumer.get_watermark_offsets(tp, timeout=30)
+        try:
+            low, high = consumer.get_watermark_offsets(tp, timeout=30)
+        except KafkaException as exc:
+            raise ChainBridgeError(
+                f"cannot read {CHAIN_INGEST_CURSOR.name} on {bootstrap}: {exc.args[0].str()}; "
+                "create the catalog's topics with `hydrogen topics create`"
+            ) from exc
         consumer.assign([TopicPartition(CHAIN_INGEST_CURSOR.name, 0, low)])
         deadline = time.monotonic() + 60
         # Before the first fetch the position is a negative sentinel: count it as `low`.
