@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
+import subprocess
+import sys
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -331,3 +337,65 @@ def _raw_values(kafka_bootstrap: str, topic: str) -> list[bytes]:
     finally:
         consumer.close()
     return values
+
+
+def _spawn_ingest(chain: Chain, kafka_bootstrap: str, log: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "HYDROGEN_INGEST_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "HYDROGEN_INGEST_RPC_URL": chain.rpc_url,
+        "HYDROGEN_INGEST_DEPLOYMENT": str(chain.deployment_file),
+        "HYDROGEN_INGEST_RANGE_BLOCKS": "7",  # many small transactions: more moments to die in
+        "HYDROGEN_INGEST_POLL_SECONDS": "0.02",
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "hydrogen", "bridge", "ingest"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def test_kill_9_in_a_burst_loses_nothing_and_duplicates_nothing(
+    chain: Chain, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    _join_burst(chain, 120)  # a backlog of 240 logs in 120 blocks
+    log = tmp_path / "ingest.log"
+    burst = threading.Thread(target=_join_burst, args=(chain, 80, 1_000))
+    burst.start()  # and more while ingest runs and dies
+    kills = 0
+    for delay in (2.5, 1.0, 1.7, 0.6):
+        proc = _spawn_ingest(chain, kafka_bootstrap, log)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        kills += 1
+    burst.join()
+    partial = len(published(kafka_bootstrap, chain.chain_id))
+
+    proc = _spawn_ingest(chain, kafka_bootstrap, log)
+    try:
+        truth = ground_truth(chain)
+        deadline = time.monotonic() + 90
+        while True:
+            seen = published(kafka_bootstrap, chain.chain_id)
+            if len(seen) >= len(truth) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+
+    assert kills == 4
+    assert 0 < partial < len(truth)  # the killed runs got somewhere, and not to the end
+    assert proc.returncode == 0, log.read_text()[-2000:]
+    ids = [s.record["event_id"] for s in seen]
+    assert len(truth) >= 400  # 200 joins of 2 logs each, and the deployment's own
+    assert sorted(ids) == sorted(truth)  # nothing missing, nothing twice
+    position = {event_id: i for i, event_id in enumerate(truth)}
+    by_key: dict[str, list[str]] = {}
+    for s in seen:
+        by_key.setdefault(s.key, []).append(s.record["event_id"])
+    for in_topic in by_key.values():
+        assert in_topic == sorted(in_topic, key=position.__getitem__)
