@@ -200,7 +200,7 @@ def main() -> None:
             settings = IngestSettings(
                 kafka_bootstrap=bootstrap,
                 rpc_url=anvil.address,
-                deployment=Path(tmp) / "deployment.json",
+                deployment_file=Path(tmp) / "deployment.json",
                 range_blocks=args.range_blocks,
                 start_block=0,
             )

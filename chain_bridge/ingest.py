@@ -412,7 +412,7 @@ def read_cursor(bootstrap: str, chain_id: int, window_blocks: int) -> Cursor | N
 
 def open_ingest(settings: IngestSettings) -> Ingest:
     """Wire an ingest from settings: the deployment, the chain, Kafka, the saved cursor."""
-    deployment = json.loads(settings.deployment.read_text())
+    deployment = json.loads(settings.deployment_file.read_text())
     contracts = deployment["contracts"]
     addresses = {name: contracts[name]["address"] for name in PROTOCOL_CONTRACTS}
     abis = {name: contracts[name]["abi"] for name in PROTOCOL_CONTRACTS}

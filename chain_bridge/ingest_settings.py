@@ -13,7 +13,7 @@ class IngestSettings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:19092"
     rpc_url: str = "http://127.0.0.1:18545"
-    deployment: Path = Field(
+    deployment_file: Path = Field(
         default=Path(".devnet/deployment.json"),
         description="Deployment record: addresses and ABIs of the contracts to ingest.",
     )

@@ -1,6 +1,6 @@
-"""A small JSON-RPC client for the calls ingest makes, batched where the chain allows it.
+"""A small JSON-RPC client for the bridge's calls, batched where the chain allows it.
 
-web3.py's provider stack costs more per call than the call itself on a local node; ingest
+web3.py's provider stack costs more per call than the call itself on a local node; the bridge
 makes few kinds of calls, so it speaks JSON-RPC directly over one keep-alive connection.
 """
 
@@ -13,12 +13,8 @@ from typing import Any
 
 import httpx
 
-from chain_bridge.errors import ChainBridgeError
+from chain_bridge.errors import ChainRpcError
 from chain_bridge.window import BlockRef
-
-
-class RpcError(ChainBridgeError):
-    """The node answered a call with an error, or not at all."""
 
 
 class JsonRpc:
@@ -34,6 +30,18 @@ class JsonRpc:
         (result,) = self.batch([(method, params)])
         return result
 
+    def request(self, method: str, params: Sequence[Any]) -> dict[str, Any]:
+        """The node's whole answer, error included: for calls whose error is an answer
+        (a revert's data), not a failure."""
+        body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
+        try:
+            response = self._http.post(self.url, json=body)
+            response.raise_for_status()
+            answer: dict[str, Any] = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ChainRpcError(f"{method} to {self.url} failed: {exc}") from exc
+        return answer
+
     def batch(self, calls: Iterable[tuple[str, Sequence[Any]]]) -> list[Any]:
         requests = [
             {"jsonrpc": "2.0", "id": next(self._ids), "method": m, "params": list(p)}
@@ -46,7 +54,7 @@ class JsonRpc:
             response.raise_for_status()
             answers = {a["id"]: a for a in response.json()}
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-            raise RpcError(
+            raise ChainRpcError(
                 f"JSON-RPC batch of {len(requests)} to {self.url} failed: {exc}"
             ) from exc
         results = []
@@ -54,7 +62,7 @@ class JsonRpc:
             answer = answers.get(r["id"])
             if answer is None or "error" in answer:
                 detail = answer["error"] if answer else "no answer"
-                raise RpcError(f"{r['method']}{r['params']} failed: {detail}")
+                raise ChainRpcError(f"{r['method']}{r['params']} failed: {detail}")
             results.append(answer["result"])
         return results
 
@@ -72,12 +80,12 @@ class JsonRpc:
         return logs
 
     def headers(self, numbers: Sequence[int]) -> dict[int, Header]:
-        """Headers of the given blocks (one batch); a missing block is an RpcError."""
+        """Headers of the given blocks (one batch); a missing block is an ChainRpcError."""
         blocks = self.batch(("eth_getBlockByNumber", [hex(n), False]) for n in numbers)
         out = {}
         for n, b in zip(numbers, blocks, strict=True):
             if b is None:
-                raise RpcError(f"block {n} does not exist (yet)")
+                raise ChainRpcError(f"block {n} does not exist (yet)")
             out[n] = Header(BlockRef(n, b["hash"], b["parentHash"]), int(b["timestamp"], 16))
         return out
 

@@ -153,10 +153,14 @@ CHAIN_INGEST_CURSOR = Topic(
 CHAIN_TX_JOURNAL = Topic(
     "chain.tx-journal",
     key="signer address",
-    description="The submitter's write-ahead journal: each signer's signed transactions not yet settled.",
+    description=(
+        "The submitter's write-ahead journal: each signer's next nonce and signed transactions "
+        "not yet settled, one record per signer; co-partitioned with chain.tx-requests."
+    ),
     partitions=SIGNER_PARTITIONS,
     cleanup=Cleanup.COMPACT,
     retention_ms=FOREVER,
+    values=("SignerJournal",),
 )
 OPS_SMOKE = Topic(
     "ops.smoke",

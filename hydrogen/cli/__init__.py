@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from hydrogen.cli.bridge import bridge
 from hydrogen.cli.devnet import devnet
 from hydrogen.cli.ops import contracts_group, db_group, schemas_group, topics_group
 
@@ -29,6 +30,7 @@ cli.add_command(devnet)
 cli.add_command(topics_group)
 cli.add_command(db_group)
 cli.add_command(contracts_group)
+cli.add_command(bridge)
 cli.add_command(schemas_group)
 
 

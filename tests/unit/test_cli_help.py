@@ -19,6 +19,10 @@ COMMANDS = [
     ["contracts", "build"],
     ["contracts", "deploy"],
     ["contracts", "gas-report"],
+    ["bridge", "ingest"],
+    ["bridge", "submit"],
+    ["schemas", "check"],
+    ["schemas", "sync"],
 ]
 
 

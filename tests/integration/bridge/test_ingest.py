@@ -84,7 +84,7 @@ def settings(chain: Chain, kafka_bootstrap: str, **overrides: object) -> IngestS
     return IngestSettings(
         kafka_bootstrap=kafka_bootstrap,
         rpc_url=chain.rpc_url,
-        deployment=chain.deployment_file,
+        deployment_file=chain.deployment_file,
         **overrides,
     )
 
@@ -344,7 +344,7 @@ def _spawn_ingest(chain: Chain, kafka_bootstrap: str, log: Path) -> subprocess.P
         **os.environ,
         "HYDROGEN_INGEST_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "HYDROGEN_INGEST_RPC_URL": chain.rpc_url,
-        "HYDROGEN_INGEST_DEPLOYMENT": str(chain.deployment_file),
+        "HYDROGEN_INGEST_DEPLOYMENT_FILE": str(chain.deployment_file),
         "HYDROGEN_INGEST_RANGE_BLOCKS": "7",  # many small transactions: more moments to die in
         "HYDROGEN_INGEST_POLL_SECONDS": "0.02",
     }
