@@ -36,8 +36,7 @@ from chain_bridge.rpc import JsonRpc
 from chain_bridge.window import BlockWindow
 from hydrogen import contracts
 from hydrogen.devnet.accounts import Role, devnet_account
-from hydrogen.devnet.anvil import Anvil
-from hydrogen.devnet.layout import Layout, Ports
+from hydrogen.devnet.anvil import throwaway_anvil
 from hydrogen.devnet.supervisor import Devnet
 from schemas.catalog import CHAIN_NODE_EVENTS
 from schemas.codec import Codec
@@ -187,50 +186,44 @@ def main() -> None:
 
     bootstrap = Devnet.open(args.devnet).kafka.address
     chain_id = 50_000 + uuid.uuid4().int % 1_000_000
-    with tempfile.TemporaryDirectory(prefix="hydrogen-bench-") as tmp:
-        anvil = Anvil(Layout(Path(tmp)), Ports.free().anvil, chain_id=chain_id)
-        anvil.start()
-        try:
-            anvil.wait_healthy(20)
-            w3 = anvil.web3()
-            record = contracts.deployment_record(w3, devnet_account(Role.DEPLOYER), anvil.address)
-            (Path(tmp) / "deployment.json").write_text(json.dumps(record))
-            c = record["contracts"]["NodeRegistry"]
-            registry = w3.eth.contract(address=c["address"], abi=c["abi"])
-            settings = IngestSettings(
-                kafka_bootstrap=bootstrap,
-                rpc_url=anvil.address,
-                deployment_file=Path(tmp) / "deployment.json",
-                range_blocks=args.range_blocks,
-                start_block=0,
-            )
-            bench = Bench(
-                bootstrap,
-                anvil.address,
-                chain_id,
-                record,
-                settings,
-                registry.encode_abi("join", ["NVIDIA H100", 24, ["base:sd15"]]),
-                registry.functions.minStake().call(),
-            )
-            t = time.perf_counter()
-            bench.fill(args.joins, args.per_block)
-            print(f"filled chain {chain_id}: {args.joins} joins in {time.perf_counter() - t:.1f}s")
+    with throwaway_anvil(chain_id) as anvil, tempfile.TemporaryDirectory() as tmp:
+        w3 = anvil.web3()
+        record = contracts.deployment_record(w3, devnet_account(Role.DEPLOYER), anvil.address)
+        (Path(tmp) / "deployment.json").write_text(json.dumps(record))
+        c = record["contracts"]["NodeRegistry"]
+        registry = w3.eth.contract(address=c["address"], abi=c["abi"])
+        settings = IngestSettings(
+            kafka_bootstrap=bootstrap,
+            rpc_url=anvil.address,
+            deployment_file=Path(tmp) / "deployment.json",
+            range_blocks=args.range_blocks,
+            start_block=0,
+        )
+        bench = Bench(
+            bootstrap,
+            anvil.address,
+            chain_id,
+            record,
+            settings,
+            registry.encode_abi("join", ["NVIDIA H100", 24, ["base:sd15"]]),
+            registry.functions.minStake().call(),
+        )
+        t = time.perf_counter()
+        bench.fill(args.joins, args.per_block)
+        print(f"filled chain {chain_id}: {args.joins} joins in {time.perf_counter() - t:.1f}s")
 
-            logs, bare, ours = backfill(bench, args.rounds)
-            print(
-                f"backfill of {logs} logs, {args.range_blocks} blocks per call, median of {args.rounds}"
-            )
-            print(f"  bare eth_getLogs loop {bare:>9,.0f} logs/s")
-            print(f"  ingest into Kafka     {ours:>9,.0f} logs/s   ratio {ours / bare:.2f}")
+        logs, bare, ours = backfill(bench, args.rounds)
+        print(
+            f"backfill of {logs} logs, {args.range_blocks} blocks per call, median of {args.rounds}"
+        )
+        print(f"  bare eth_getLogs loop {bare:>9,.0f} logs/s")
+        print(f"  ingest into Kafka     {ours:>9,.0f} logs/s   ratio {ours / bare:.2f}")
 
-            latencies = head_latency(bench)
-            p95 = statistics.quantiles(latencies, n=20)[18]
-            print(
-                f"head latency, mined → readable: median {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
-            )
-        finally:
-            anvil.stop()
+        latencies = head_latency(bench)
+        p95 = statistics.quantiles(latencies, n=20)[18]
+        print(
+            f"head latency, mined → readable: median {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from eth_account import Account
@@ -25,8 +23,6 @@ from web3.logs import DISCARD
 from hydrogen import contracts
 from hydrogen.contracts import TransactionFailed
 from hydrogen.devnet.accounts import Role, devnet_account
-from hydrogen.devnet.anvil import Anvil
-from hydrogen.devnet.layout import Layout, Ports
 
 log = logging.getLogger(__name__)
 
@@ -136,19 +132,6 @@ def random_node_addresses(n: int) -> list[str]:
 
 
 # ---- a throwaway chain ----
-
-
-@contextlib.contextmanager
-def throwaway_anvil() -> Iterator[Web3]:
-    """The devnet's anvil service on a free port and a temporary folder, stopped after."""
-    with tempfile.TemporaryDirectory(prefix="hydrogen-gas-") as tmp:
-        anvil = Anvil(Layout(Path(tmp)), Ports.free().anvil)
-        anvil.start()
-        try:
-            anvil.wait_healthy(20)
-            yield anvil.web3()
-        finally:
-            anvil.stop()
 
 
 @contextlib.contextmanager

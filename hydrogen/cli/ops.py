@@ -152,14 +152,15 @@ def contracts_gas_report(rpc_url: str | None, small: int, large: int) -> None:
     from web3 import HTTPProvider, Web3  # noqa: PLC0415  (slow import, only this command needs it)
 
     from hydrogen import gas_report  # noqa: PLC0415
+    from hydrogen.devnet.anvil import throwaway_anvil  # noqa: PLC0415
 
     try:
         if rpc_url:
             w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
             report = gas_report.run_report(w3, small, large)
         else:
-            with gas_report.throwaway_anvil() as w3:
-                report = gas_report.run_report(w3, small, large)
+            with throwaway_anvil() as anvil:
+                report = gas_report.run_report(anvil.web3(), small, large)
     except (contracts.ContractBuildError, contracts.TransactionFailed) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(report.render())

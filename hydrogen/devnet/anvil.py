@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -12,7 +14,7 @@ from web3 import HTTPProvider, Web3
 
 from hydrogen import contracts
 from hydrogen.devnet.accounts import ANVIL_ACCOUNTS, ANVIL_MNEMONIC, Role, devnet_account
-from hydrogen.devnet.layout import HOST, Layout
+from hydrogen.devnet.layout import HOST, Layout, Ports
 from hydrogen.devnet.service import DevnetError, Health, ProcessService
 
 CHAIN_ID = 31337
@@ -85,3 +87,17 @@ class Anvil(ProcessService):
             return
         record = contracts.deployment_record(w3, devnet_account(Role.DEPLOYER), self.address)
         target.write_text(json.dumps(record, indent=1))
+
+
+@contextlib.contextmanager
+def throwaway_anvil(chain_id: int = CHAIN_ID) -> Iterator[Anvil]:
+    """An anvil of our own on a free port and a temporary folder, stopped when the block ends
+    (for measurements and tests that must not touch the devnet's chain)."""
+    with tempfile.TemporaryDirectory(prefix="hydrogen-anvil-") as tmp:
+        anvil = Anvil(Layout(Path(tmp)), Ports.free().anvil, chain_id=chain_id)
+        anvil.start()
+        try:
+            anvil.wait_healthy(20)
+            yield anvil
+        finally:
+            anvil.stop()

@@ -31,8 +31,7 @@ from chain_bridge.ingest_settings import IngestSettings
 from chain_bridge.rpc import JsonRpc
 from hydrogen import contracts
 from hydrogen.devnet.accounts import Role, devnet_account
-from hydrogen.devnet.anvil import Anvil
-from hydrogen.devnet.layout import Layout, Ports
+from hydrogen.devnet.anvil import throwaway_anvil
 from hydrogen.gas_report import ContractsDriver, lifecycle_gas
 from schemas.catalog import (
     CHAIN_CONTRACT_EVENTS,
@@ -60,24 +59,13 @@ class Chain:
 @pytest.fixture
 def chain() -> Iterator[Chain]:
     chain_id = next(_chain_ids)
-    with tempfile.TemporaryDirectory(prefix="hydrogen-ingest-") as tmp:
-        anvil = Anvil(Layout(Path(tmp)), Ports.free().anvil, chain_id=chain_id)
-        anvil.start()
-        try:
-            anvil.wait_healthy(20)
-            w3 = anvil.web3()
-            record = contracts.deployment_record(w3, devnet_account(Role.DEPLOYER), anvil.address)
-            deployment_file = Path(tmp) / "deployment.json"
-            deployment_file.write_text(json.dumps(record))
-            yield Chain(
-                w3,
-                anvil.address,
-                deployment_file,
-                ContractsDriver.from_deployment(w3, record),
-                chain_id,
-            )
-        finally:
-            anvil.stop()
+    with throwaway_anvil(chain_id) as anvil, tempfile.TemporaryDirectory() as tmp:
+        w3 = anvil.web3()
+        record = contracts.deployment_record(w3, devnet_account(Role.DEPLOYER), anvil.address)
+        deployment_file = Path(tmp) / "deployment.json"
+        deployment_file.write_text(json.dumps(record))
+        driver = ContractsDriver.from_deployment(w3, record)
+        yield Chain(w3, anvil.address, deployment_file, driver, chain_id)
 
 
 def settings(chain: Chain, kafka_bootstrap: str, **overrides: object) -> IngestSettings:
@@ -113,10 +101,11 @@ class Seen:
     record: dict
 
 
-def published(
-    kafka_bootstrap: str, chain_id: int, topics: tuple[str, ...] = EVENT_TOPICS
-) -> list[Seen]:
-    """Every committed record of `chain_id` on the event topics, in offset order per partition."""
+def committed_messages(
+    kafka_bootstrap: str, topics: tuple[str, ...]
+) -> list[tuple[str, bytes, bytes]]:
+    """(topic, key, value) of every committed message on `topics`, in offset order per
+    partition, read up to each partition's end as it is now."""
     consumer = Consumer(
         {
             "bootstrap.servers": kafka_bootstrap,
@@ -125,8 +114,7 @@ def published(
             "enable.auto.commit": False,
         }
     )
-    codec = Codec()
-    seen: list[Seen] = []
+    out = []
     try:
         md = consumer.list_topics(timeout=10)
         parts = [TopicPartition(t, p, 0) for t in topics for p in md.topics[t].partitions]
@@ -134,11 +122,11 @@ def published(
             (tp.topic, tp.partition): consumer.get_watermark_offsets(tp, timeout=10)[1]
             for tp in parts
         }
-        consumer.assign([tp for tp in parts if ends[(tp.topic, tp.partition)] > 0])
         pending = {k for k, end in ends.items() if end > 0}
+        consumer.assign([tp for tp in parts if (tp.topic, tp.partition) in pending])
         while pending:
             msg = consumer.poll(1.0)
-            if msg is None:
+            if msg is None:  # the rest of a partition may be transaction markers only
                 positions = consumer.position([TopicPartition(t, p) for t, p in pending])
                 pending = {
                     (tp.topic, tp.partition)
@@ -148,13 +136,24 @@ def published(
                 continue
             if msg.error():
                 raise AssertionError(msg.error())
-            name, record = codec.decode(msg.value())
-            if record.get("chain_id") == chain_id:
-                seen.append(Seen(msg.topic(), msg.key().decode(), name, record))
+            out.append((msg.topic(), msg.key(), msg.value()))
             if msg.offset() + 1 >= ends[(msg.topic(), msg.partition())]:
                 pending.discard((msg.topic(), msg.partition()))
     finally:
         consumer.close()
+    return out
+
+
+def published(
+    kafka_bootstrap: str, chain_id: int, topics: tuple[str, ...] = EVENT_TOPICS
+) -> list[Seen]:
+    """Every committed record of `chain_id` on the event topics, in offset order per partition."""
+    codec = Codec()
+    seen = []
+    for topic, key, value in committed_messages(kafka_bootstrap, topics):
+        name, record = codec.decode(value)
+        if record.get("chain_id") == chain_id:
+            seen.append(Seen(topic, key.decode(), name, record))
     return seen
 
 
@@ -302,7 +301,7 @@ def test_an_unknown_event_of_a_watched_contract_goes_to_the_dlq_and_ingest_goes_
 
     letters = [
         Codec().decode(v, expect="DeadLetter")[1]
-        for v in _raw_values(kafka_bootstrap, CHAIN_CONTRACT_EVENTS.dlq.name)
+        for _, _, v in committed_messages(kafka_bootstrap, (CHAIN_CONTRACT_EVENTS.dlq.name,))
     ]
     ours = [d for d in letters if d["source_topic"] == f"chain:{chain.chain_id}"]
     assert ours
@@ -310,33 +309,6 @@ def test_an_unknown_event_of_a_watched_contract_goes_to_the_dlq_and_ingest_goes_
     assert json.loads(ours[0]["value"])["topics"] == [f"0x{unknown}"]
     assert all("matches no known event" in d["reason"] for d in ours)
     assert "NodeJoined" in [s.name for s in published(kafka_bootstrap, chain.chain_id)]
-
-
-def _raw_values(kafka_bootstrap: str, topic: str) -> list[bytes]:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": kafka_bootstrap,
-            "group.id": f"ingest-test-{uuid.uuid4().hex[:8]}",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-        }
-    )
-    values = []
-    try:
-        md = consumer.list_topics(timeout=10)
-        for p in md.topics[topic].partitions:
-            tp = TopicPartition(topic, p, 0)
-            end = consumer.get_watermark_offsets(tp, timeout=10)[1]
-            if end == 0:
-                continue
-            consumer.assign([tp])
-            while consumer.position([tp])[0].offset < end:
-                msg = consumer.poll(1.0)
-                if msg is not None and not msg.error():
-                    values.append(msg.value())
-    finally:
-        consumer.close()
-    return values
 
 
 def _spawn_ingest(chain: Chain, kafka_bootstrap: str, log: Path) -> subprocess.Popen:
