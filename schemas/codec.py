@@ -46,7 +46,9 @@ class Codec:
         reader = self.registry.current(writer.name)
         try:
             record = fastavro.schemaless_reader(
-                io.BytesIO(memoryview(data)[HEADER_LEN:]), writer.parsed, reader.parsed
+                io.BytesIO(memoryview(data)[HEADER_LEN:]),
+                writer.parsed,
+                None if reader is writer else reader.parsed,  # no resolution needed
             )
         except (EOFError, ValueError, IndexError, fastavro.read.SchemaResolutionError) as exc:
             raise DecodeError(
