@@ -110,12 +110,14 @@ INFERENCE_JOBS = Topic(
     key="task id",
     description="A task for one of our nodes to run: node, type, args hash, models, deadline.",
     partitions=TASK_PARTITIONS,
+    values=("InferenceJob",),
 )
 INFERENCE_RESULTS = Topic(
     "inference.results",
     key="task id",
     description="A node's result: result hash or error code, timings, dtype, staged blob refs.",
     partitions=TASK_PARTITIONS,
+    values=("InferenceResult",),
 )
 TASKS_SNAPSHOTS = Topic(
     "tasks.snapshots",
@@ -162,6 +164,29 @@ CHAIN_TX_JOURNAL = Topic(
     retention_ms=FOREVER,
     values=("SignerJournal",),
 )
+# Internal topics of the streams app (faust). Both live on the task partitions, so the node
+# saga's table (keyed by task) sees them beside chain.task-events and inference.results.
+STREAMS_TX_OUTCOMES_BY_TASK = Topic(
+    "streams.tx-outcomes-by-task",
+    key="task id",
+    description=(
+        "chain.tx-outcomes of the node saga's and deadline keeper's requests, re-keyed by the "
+        "task id inside the request id, so each reaches the partition that holds its task."
+    ),
+    partitions=TASK_PARTITIONS,
+    values=("TxOutcome",),
+)
+STREAMS_TICKS = Topic(
+    "streams.ticks",
+    key="none (written to an explicit partition)",
+    description=(
+        "Time for the deadline keeper: each streams worker writes a tick to every partition it "
+        "owns, so time reaches the task table as an event on the task's partition."
+    ),
+    partitions=TASK_PARTITIONS,
+    retention_ms=DAY_MS,
+    values=("StreamTick",),
+)
 OPS_SMOKE = Topic(
     "ops.smoke",
     key="run id",
@@ -183,12 +208,15 @@ _PRIMARY: tuple[Topic, ...] = (
     TASKS_HISTORY,
     CHAIN_INGEST_CURSOR,
     CHAIN_TX_JOURNAL,
+    STREAMS_TX_OUTCOMES_BY_TASK,
+    STREAMS_TICKS,
 )
 _WITH_DLQ = (
     CHAIN_TASK_EVENTS,
     CHAIN_NODE_EVENTS,
     CHAIN_CONTRACT_EVENTS,
     CHAIN_TX_REQUESTS,
+    CHAIN_TX_OUTCOMES,  # the streams' outcome router rejects what it cannot decode
     INFERENCE_JOBS,
     INFERENCE_RESULTS,
 )

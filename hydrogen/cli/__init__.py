@@ -8,7 +8,9 @@ import click
 
 from hydrogen.cli.bridge import bridge
 from hydrogen.cli.devnet import devnet
+from hydrogen.cli.events import events
 from hydrogen.cli.ops import contracts_group, db_group, schemas_group, topics_group
+from hydrogen.cli.streams import streams
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -32,6 +34,8 @@ cli.add_command(db_group)
 cli.add_command(contracts_group)
 cli.add_command(bridge)
 cli.add_command(schemas_group)
+cli.add_command(events)
+cli.add_command(streams)
 
 
 def main() -> None:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from types import FrameType
-
 import click
 from pydantic import ValidationError
 
@@ -14,24 +10,13 @@ from chain_bridge.ingest import open_ingest
 from chain_bridge.ingest_settings import IngestSettings
 from chain_bridge.submit import run_submitter
 from chain_bridge.submit_settings import SubmitSettings
+from hydrogen.cli.signals import stop_on_signals
 from hydrogen.devnet.accounts import ANVIL_ACCOUNTS, ANVIL_MNEMONIC
 
 
 @click.group("bridge")
 def bridge() -> None:
     """The chain bridge: chain logs into Kafka, Kafka commands into transactions."""
-
-
-def _stop_on_signals() -> threading.Event:
-    """An event set by SIGTERM or SIGINT, so the loop finishes its step and exits cleanly."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    return stop
 
 
 @bridge.command("ingest")
@@ -57,7 +42,7 @@ def ingest(confirmations: int | None, start_block: int | None) -> None:
         settings = IngestSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise click.ClickException(str(exc)) from exc
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     try:
         running = open_ingest(settings)
         try:
@@ -89,7 +74,7 @@ def submit(devnet_keys: bool) -> None:
         settings = SubmitSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise click.ClickException(str(exc)) from exc
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     try:
         run_submitter(settings, stop)
     except ValueError as exc:  # settings that give no keys, a deployment file that is not one

@@ -23,6 +23,9 @@ COMMANDS = [
     ["bridge", "submit"],
     ["schemas", "check"],
     ["schemas", "sync"],
+    ["events", "project"],
+    ["events", "replay"],
+    ["streams", "worker"],
 ]
 
 

@@ -38,6 +38,7 @@ from schemas.catalog import (
     CHAIN_TASK_EVENTS,
 )
 from schemas.codec import Codec
+from schemas.errors import DecodeError
 
 EVENT_TOPICS = (CHAIN_TASK_EVENTS.name, CHAIN_NODE_EVENTS.name, CHAIN_CONTRACT_EVENTS.name)
 _chain_ids = itertools.count(int(uuid.uuid4().int % 1_000_000) * 100 + 40_000)
@@ -150,7 +151,10 @@ def published(
     codec = Codec()
     seen = []
     for topic, key, value in committed_messages(kafka_bootstrap, topics):
-        name, record = codec.decode(value)
+        try:
+            name, record = codec.decode(value)
+        except DecodeError:
+            continue  # another test's deliberate garbage on the shared topic
         if record.get("chain_id") == chain_id:
             seen.append(Seen(topic, key.decode(), name, record))
     return seen

@@ -1,0 +1,359 @@
+"""The faust agents: decode -> table -> domain -> encode -> send, and nothing else.
+
+    task_projection  chain.task-events -> table `tasks` (TaskState) -> tasks.snapshots, and
+                     tasks.history when the status changed
+    outcome_router   chain.tx-outcomes (keyed by request id) -> streams.tx-outcomes-by-task
+                     (keyed by the task id inside the request id)
+    node_saga        chain.task-events, inference.results, streams.tx-outcomes-by-task and
+                     streams.ticks -> table `sagas` (our nodes' saga and the deadline keeper of
+                     each task) -> inference.jobs, chain.tx-requests
+    tick (timer)     writes the time to each streams.ticks partition this worker owns
+
+An agent that raises has its message acked and lost, so each message is handled inside one
+`try`: whatever goes wrong (an undecodable value, a record the domain rejects) is sent whole,
+with the reason, to the source topic's `.dlq`, and the agent goes on with the next message.
+
+Order. An agent hands its outputs to the producer before it writes the table. The saga's
+state records the commands it asked for, and a redelivered input asks for nothing new, so a
+table change that reached its changelog ahead of a lost output would lose that output for good.
+faust's send only buffers, so this order narrows that window without closing it: a worker
+killed with SIGKILL mid-stream can still lose a request. Closing it needs outputs, changelog
+and offsets in one Kafka transaction, which faust-streaming 0.15's "exactly_once" does not give
+(it sends outputs and changelogs outside the transaction).
+
+Table writes happen one event at a time (never inside `stream.take()`): faust writes a table
+change to the changelog partition of the *current* event, and a batch may span partitions.
+Outputs are still batched, by the producer (`producer_linger`); the router, which holds no
+table, reads in batches.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import faust
+from faust.types import EventT, StreamT, TableT
+
+from schemas.codec import Codec
+from streams.agents_records import (
+    ParkedResult,
+    TaskEntry,
+    dead_letter,
+    inference_job,
+    inference_result,
+    status_changed,
+    table_key,
+    task_snapshot,
+)
+from streams.domain import deadline, saga
+from streams.domain import task as task_model
+from streams.domain.commands import Command, RequestTx, RunInference, task_of_request
+from streams.domain.deadline import KeeperConfig, KeeperState, TaskDeadline
+from streams.domain.errors import DomainError, UnknownRecord
+from streams.domain.events import ChainEvent, LogRetracted, parse
+from streams.domain.inputs import InferenceResult, Tick, TxOutcome
+from streams.domain.saga import SagaConfig, SagaState
+
+log = logging.getLogger(__name__)
+
+Event = EventT[Any]
+
+
+@dataclass(frozen=True)
+class Topics:
+    task_events: faust.TopicT
+    inference_results: faust.TopicT
+    tx_outcomes: faust.TopicT
+    outcomes_by_task: faust.TopicT
+    ticks: faust.TopicT
+    inference_jobs: faust.TopicT
+    tx_requests: faust.TopicT
+    snapshots: faust.TopicT
+    history: faust.TopicT
+    dlq: dict[str, faust.TopicT]  # source topic name -> its .dlq
+
+
+@dataclass(frozen=True)
+class Wiring:
+    app: faust.App
+    topics: Topics
+    tasks: TableT[str, Any]  # "chain:task" -> TaskState
+    sagas: TableT[str, Any]  # "chain:task" -> TaskEntry
+    codec: Codec
+    saga_config: SagaConfig
+    keeper_config: KeeperConfig
+    nonce_secret: bytes
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _where(event: Event) -> str:
+    m = event.message
+    return f"topic={m.topic} partition={m.partition} offset={m.offset}"
+
+
+def _task_id_of(event: Event) -> str:
+    key = event.message.key
+    if not key:
+        raise ValueError(f"a message without a task id key at {_where(event)}")
+    return bytes(key).decode()
+
+
+def _chain_event(w: Wiring, event: Event) -> tuple[str, ChainEvent]:
+    """(table key, typed event) of a chain.task-events message."""
+    name, record = w.codec.decode(bytes(event.value))
+    parsed = parse(name, record)
+    task_id = _task_id_of(event)
+    if isinstance(parsed, LogRetracted):
+        return table_key(parsed.chain_id, task_id), parsed
+    if not hasattr(parsed, "task_id") or parsed.task_id != task_id:
+        raise DomainError(
+            f"{name} {parsed.meta.event_id} is not a task event of task {task_id!r}"
+            f" (the message key)"
+        )
+    return table_key(parsed.meta.chain_id, task_id), parsed
+
+
+def _not_ours(event: Event, exc: UnknownRecord) -> None:
+    """A valid record the domain does not fold (e.g. TaskManagerCredited): nothing to do."""
+    log.debug("skipped: %s %s", exc, _where(event))
+
+
+async def _dead_letter(
+    w: Wiring,
+    event: Event,
+    consumer: str,
+    exc: Exception,
+    parked: ParkedResult | None = None,
+) -> None:
+    """Send the message (or the parked result it released) to its source's .dlq."""
+    m = event.message
+    source = w.topics.outcomes_by_task.get_topic_name()
+    topic_name = w.topics.tx_outcomes.get_topic_name() if m.topic == source else m.topic
+    offset, value = m.offset, m.value
+    if parked is not None:
+        topic_name = w.topics.inference_results.get_topic_name()
+        offset, value = parked.offset, parked.value
+    log.warning(
+        "dead letter: %s: %s key=%r topic=%s partition=%s offset=%s",
+        type(exc).__name__, exc, m.key, topic_name, m.partition, offset,
+    )  # fmt: skip
+    dlq = w.topics.dlq.get(topic_name)
+    if dlq is None:
+        log.error("no dead-letter topic for %s; message dropped %s", topic_name, _where(event))
+        return
+    record = dead_letter(
+        topic=topic_name,
+        partition=m.partition,
+        offset=offset,
+        key=None if m.key is None else bytes(m.key),
+        value=None if value is None else bytes(value),
+        consumer=f"{w.app.conf.id}.{consumer}",
+        error=exc,
+        now_ms=now_ms(),
+    )
+    await dlq.send(key=m.key, value=w.codec.encode("DeadLetter", record), partition=m.partition)
+
+
+async def _send_commands(w: Wiring, commands: list[Command], now: int) -> None:
+    for command in commands:
+        if isinstance(command, RunInference):
+            value = w.codec.encode("InferenceJob", inference_job(command, now))
+            await w.topics.inference_jobs.send(key=command.task_id.encode(), value=value)
+        elif isinstance(command, RequestTx):
+            value = w.codec.encode("TxRequest", command.to_record())
+            await w.topics.tx_requests.send(key=command.signer.encode(), value=value)
+        name = command.job_id if isinstance(command, RunInference) else command.request_id
+        log.info("command %s id=%s", type(command).__name__, name)
+
+
+def register_agents(w: Wiring, tick_seconds: float) -> None:
+    """Define the agents and the timer on `w.app` (faust needs the app to define them)."""
+    app, topics = w.app, w.topics
+
+    @app.agent(topics.task_events, name="task_projection")
+    async def task_projection(stream: StreamT[Any]) -> None:
+        async for event in stream.events():
+            try:
+                await _project(w, event)
+            except UnknownRecord as exc:
+                _not_ours(event, exc)
+            except Exception as exc:  # a raise here would lose the message
+                await _dead_letter(w, event, "task_projection", exc)
+
+    @app.agent(topics.tx_outcomes, name="outcome_router")
+    async def outcome_router(stream: StreamT[Any]) -> None:
+        assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
+        async for batch in stream.take_events(500, within=0.05):
+            for event in batch:
+                try:
+                    await _route_outcome(w, event)
+                except Exception as exc:
+                    await _dead_letter(w, event, "outcome_router", exc)
+
+    saga_sources = app.topic(
+        topics.task_events.get_topic_name(),
+        topics.inference_results.get_topic_name(),
+        topics.outcomes_by_task.get_topic_name(),
+        topics.ticks.get_topic_name(),
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+    @app.agent(saga_sources, name="node_saga")
+    async def node_saga(stream: StreamT[Any]) -> None:
+        async for event in stream.events():
+            try:
+                await _saga_step(w, event)
+            except UnknownRecord as exc:
+                _not_ours(event, exc)
+            except Exception as exc:
+                await _dead_letter(w, event, "node_saga", exc)
+
+    @app.timer(interval=tick_seconds, name="tick")  # type: ignore[untyped-decorator]
+    async def tick() -> None:
+        ticks = topics.ticks.get_topic_name()
+        value = w.codec.encode("StreamTick", {"now": now_ms()})
+        for tp in sorted(app.consumer.assignment()):
+            if tp.topic == ticks:
+                await topics.ticks.send(value=value, partition=tp.partition)
+
+
+async def _project(w: Wiring, event: Event) -> None:
+    key, item = _chain_event(w, event)
+    before = w.tasks.get(key) or task_model.TaskState(_task_id_of(event))
+    after = task_model.evolve(before, item)  # type: ignore[arg-type]
+    if after == before:
+        return  # a redelivery
+    task_key = after.task_id.encode()
+    snapshot = w.codec.encode("TaskSnapshot", task_snapshot(after))
+    await w.topics.snapshots.send(key=task_key, value=snapshot)
+    change = status_changed(before, after)
+    if change is not None:
+        history = w.codec.encode("TaskStatusChanged", change)
+        await w.topics.history.send(key=task_key, value=history)
+    w.tasks[key] = after  # after its outputs: see "Order" in the module docstring
+    if change is not None:
+        log.info(
+            "task_id=%s %s -> %s %s",
+            after.task_id, change["from_status"], change["to_status"], _where(event),
+        )  # fmt: skip
+
+
+async def _route_outcome(w: Wiring, event: Event) -> None:
+    _, record = w.codec.decode(bytes(event.value), expect="TxOutcome")
+    request_id = str(record["request_id"])
+    try:
+        task_id = task_of_request(request_id)
+    except ValueError:
+        return  # a request of another component: no task of ours waits for it
+    await w.topics.outcomes_by_task.send(key=task_id.encode(), value=bytes(event.value))
+
+
+def _entry(w: Wiring, key: str, task_id: str, partition: int) -> TaskEntry:
+    entry = w.sagas.get(key)
+    if entry is None:
+        return TaskEntry(SagaState.start(task_id), KeeperState(), partition)
+    assert isinstance(entry, TaskEntry), f"table sagas holds a {type(entry).__name__} at {key}"
+    return entry
+
+
+def _advance(
+    w: Wiring, entry: TaskEntry, item: saga.SagaInput | None, now: int
+) -> tuple[TaskEntry, list[Command]]:
+    """Step our nodes' saga by `item`, then the keeper by the task's deadline."""
+    commands: list[Command] = []
+    state = entry.saga
+    if item is not None:
+        state, commands = saga.step(state, item, now, w.saga_config)
+    keeper = entry.keeper
+    if isinstance(item, TxOutcome):
+        keeper, expires = deadline.step(keeper, item, now, w.keeper_config)
+        commands.extend(expires)
+    watch = TaskDeadline.of(state.task)
+    if watch is not None:
+        keeper, expires = deadline.step(keeper, watch, now, w.keeper_config)
+        commands.extend(expires)
+    return replace(entry, saga=state, keeper=keeper), commands
+
+
+async def _saga_step(w: Wiring, event: Event) -> None:
+    m = event.message
+    topics, now = w.topics, now_ms()
+    if m.topic == topics.ticks.get_topic_name():
+        await _tick(w, event, now)
+        return
+    item: saga.SagaInput
+    if m.topic == topics.task_events.get_topic_name():
+        key, chain_item = _chain_event(w, event)
+        item = chain_item  # type: ignore[assignment]
+        task_id = _task_id_of(event)
+    elif m.topic == topics.inference_results.get_topic_name():
+        _, record = w.codec.decode(bytes(event.value), expect="InferenceResult")
+        chain_id, item = inference_result(record, w.nonce_secret)
+        task_id = item.task_id
+        if task_id != _task_id_of(event):
+            raise DomainError(f"result of task {task_id} under the key of another task")
+        key = table_key(chain_id, task_id)
+        entry = _entry(w, key, task_id, m.partition)
+        if entry.saga.duty(item.node) is None and not entry.saga.done:
+            parked = ParkedResult(item, m.offset, bytes(event.value))
+            w.sagas[key] = replace(entry, parked=(*entry.parked, parked))
+            log.info("parked a result of node %s task_id=%s %s", item.node, task_id, _where(event))
+            return
+    else:
+        _, record = w.codec.decode(bytes(event.value), expect="TxOutcome")
+        item = TxOutcome.from_record(record)
+        task_id = task_of_request(item.request_id)
+        key = table_key(int(item.request_id.split(":", 1)[0]), task_id)
+        if key not in w.sagas:
+            return  # an outcome of a task this app has not seen (another chain, another app)
+    entry = _entry(w, key, task_id, m.partition)
+    after, commands = _advance(w, entry, item, now)
+    if after.parked and not isinstance(item, InferenceResult):
+        after, more = await _unpark(w, event, after, now)
+        commands.extend(more)
+    await _send_commands(w, commands, now)
+    if after != entry:
+        w.sagas[key] = after  # after its outputs: see "Order" in the module docstring
+
+
+async def _unpark(
+    w: Wiring, event: Event, entry: TaskEntry, now: int
+) -> tuple[TaskEntry, list[Command]]:
+    """Offer the parked results again; keep those the saga still has no duty for."""
+    commands: list[Command] = []
+    keep: list[ParkedResult] = []
+    for parked in entry.parked:
+        if entry.saga.done:
+            continue  # the task ended: nothing will ever want the result
+        if entry.saga.duty(parked.item.node) is None:
+            keep.append(parked)
+            continue
+        try:
+            entry, more = _advance(w, replace(entry, parked=()), parked.item, now)
+        except DomainError as exc:
+            await _dead_letter(w, event, "node_saga", exc, parked=parked)
+            continue
+        commands.extend(more)
+    return replace(entry, parked=tuple(keep)), commands
+
+
+async def _tick(w: Wiring, event: Event, now: int) -> None:
+    """Time for the keeper, for every task stored on the tick's partition."""
+    _, record = w.codec.decode(bytes(event.value), expect="StreamTick")
+    at = record["now"]
+    tick = Tick(round(at.timestamp() * 1000) if hasattr(at, "timestamp") else int(at))
+    partition = event.message.partition
+    for key, entry in list(w.sagas.items()):
+        if entry.partition != partition or not entry.keeper.watches:
+            continue
+        keeper, expires = deadline.step(entry.keeper, tick, tick.now_ms, w.keeper_config)
+        await _send_commands(w, list(expires), now)
+        if keeper != entry.keeper:
+            w.sagas[key] = replace(entry, keeper=keeper)

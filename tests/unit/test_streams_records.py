@@ -1,0 +1,129 @@
+"""The faust layer's records and table state, without Kafka."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import replace
+
+import pytest
+from pydantic import ValidationError
+
+from schemas.codec import Codec
+from streams.agents_records import (
+    ParkedResult,
+    StateCodec,
+    TaskEntry,
+    inference_job,
+    status_changed,
+    task_snapshot,
+)
+from streams.domain.commands import RunInference
+from streams.domain.deadline import KeeperState, Watch
+from streams.domain.inputs import InferenceResult
+from streams.domain.protocol import Fault, TaskStatus, TaskType
+from streams.domain.saga import SagaState
+from streams.domain.task import Member, PhaseTimes, TaskState
+from streams.settings import StreamsSettings
+
+NODE = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+KEEPER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+codec = Codec()
+
+
+def _running_task() -> TaskState:
+    return TaskState(
+        "7",
+        chain_id=31337,
+        status=TaskStatus.RUNNING,
+        task_type=TaskType.SD,
+        args_hash=b"\x11" * 32,
+        model_ids=("base:sd15",),
+        fee=10**18,
+        members=(Member(NODE, 0, commitment=b"\x01" * 32, fault=Fault.MISSED_COMMIT),),
+        deadline=1_700_000_100,
+        times=PhaseTimes(created=1_700_000_000_000, started=1_700_000_000_000),
+        version=3,
+    )
+
+
+def test_table_state_round_trips_through_the_state_codec() -> None:
+    result = InferenceResult("7", NODE, b"\x00" * 8, None, b"\x02" * 32)
+    entry = TaskEntry(
+        replace(SagaState.start("7"), task=_running_task()),
+        KeeperState((Watch("7", 31337, TaskStatus.RUNNING, 1_700_000_100),)),
+        partition=4,
+        parked=(ParkedResult(result, offset=12, value=b"raw"),),
+    )
+    state_codec = StateCodec()
+    assert state_codec.loads(state_codec.dumps(entry)) == entry
+
+
+def test_the_state_codec_refuses_to_unpickle_anything_but_domain_state() -> None:
+    with pytest.raises(pickle.UnpicklingError, match=r"may not hold posix\.system"):
+        StateCodec().loads(pickle.dumps(os.system))
+
+
+def test_a_snapshot_is_a_valid_task_snapshot_record() -> None:
+    record = task_snapshot(_running_task())
+    name, back = codec.decode(codec.encode("TaskSnapshot", record))
+    assert (name, back["status"], back["fee_wei"]) == ("TaskSnapshot", "Running", str(10**18))
+    assert back["members"][0]["committed"] and back["members"][0]["fault"] == "MISSED_COMMIT"
+    assert back["deadline"].timestamp() == 1_700_000_100
+
+
+def test_a_status_change_carries_the_time_spent_in_the_phase_it_left() -> None:
+    before = _running_task()
+    after = replace(
+        before,
+        status=TaskStatus.DISCLOSING,
+        times=replace(before.times, disclosing=1_700_000_004_500),
+        version=4,
+    )
+    change = status_changed(before, after)
+    assert change is not None
+    assert (change["from_status"], change["to_status"]) == ("Running", "Disclosing")
+    assert (change["phase_ms"], change["since_created_ms"]) == (4_500, 4_500)
+    codec.encode("TaskStatusChanged", change)
+    assert status_changed(before, replace(before, version=4)) is None
+
+
+def test_an_inference_job_record_carries_the_command() -> None:
+    command = RunInference(
+        "31337:7:n:infer", 31337, "7", NODE, TaskType.LLM, b"\x22" * 32, ("m",), 1_000
+    )
+    _, record = codec.decode(codec.encode("InferenceJob", inference_job(command, 5)))
+    assert (record["task_type"], record["model_ids"], record["job_id"]) == (
+        "LLM",
+        ["m"],
+        "31337:7:n:infer",
+    )
+
+
+def test_settings_checksum_node_addresses_given_as_a_comma_separated_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HYDROGEN_STREAMS_NODE_ADDRESSES", f"{NODE.lower()}, {KEEPER.lower()}")
+    monkeypatch.setenv("HYDROGEN_STREAMS_KEEPER_ADDRESS", KEEPER.lower())
+    monkeypatch.setenv("HYDROGEN_STREAMS_NONCE_SECRET", "sixteen bytes at least")
+    settings = StreamsSettings()  # type: ignore[call-arg]
+    assert settings.node_addresses == [NODE, KEEPER]
+    assert settings.keeper_address == KEEPER
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"HYDROGEN_STREAMS_NODE_ADDRESSES": "0xnope"}, "'0xnope' is not an address"),
+        ({"HYDROGEN_STREAMS_NONCE_SECRET": "short"}, "at least 16 bytes, got 5"),
+    ],
+)
+def test_bad_settings_name_the_bad_value(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    monkeypatch.setenv("HYDROGEN_STREAMS_KEEPER_ADDRESS", KEEPER)
+    monkeypatch.setenv("HYDROGEN_STREAMS_NONCE_SECRET", "sixteen bytes at least")
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(ValidationError, match=message):
+        StreamsSettings()  # type: ignore[call-arg]
