@@ -15,9 +15,7 @@ read_committed consumer, median and p95 of 20.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import tempfile
 import threading
 import time
 import uuid
@@ -34,9 +32,7 @@ from chain_bridge.ingest import Cursor, Ingest, transactional_producer
 from chain_bridge.ingest_settings import IngestSettings
 from chain_bridge.rpc import JsonRpc
 from chain_bridge.window import BlockWindow
-from hydrogen import contracts
-from hydrogen.devnet.accounts import Role, devnet_account
-from hydrogen.devnet.anvil import throwaway_anvil
+from hydrogen.devnet.anvil import throwaway_deployment
 from hydrogen.devnet.supervisor import Devnet
 from schemas.catalog import CHAIN_NODE_EVENTS
 from schemas.codec import Codec
@@ -186,16 +182,14 @@ def main() -> None:
 
     bootstrap = Devnet.open(args.devnet).kafka.address
     chain_id = 50_000 + uuid.uuid4().int % 1_000_000
-    with throwaway_anvil(chain_id) as anvil, tempfile.TemporaryDirectory() as tmp:
-        w3 = anvil.web3()
-        record = contracts.deployment_record(w3, devnet_account(Role.DEPLOYER), anvil.address)
-        (Path(tmp) / "deployment.json").write_text(json.dumps(record))
+    with throwaway_deployment(chain_id) as chain:
+        w3, record, anvil = chain.w3, chain.record, chain.anvil
         c = record["contracts"]["NodeRegistry"]
         registry = w3.eth.contract(address=c["address"], abi=c["abi"])
         settings = IngestSettings(
             kafka_bootstrap=bootstrap,
             rpc_url=anvil.address,
-            deployment_file=Path(tmp) / "deployment.json",
+            deployment_file=chain.deployment_file,
             range_blocks=args.range_blocks,
             start_block=0,
         )

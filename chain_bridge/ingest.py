@@ -37,6 +37,7 @@ from chain_bridge.rpc import Header, JsonRpc
 from chain_bridge.window import BlockRef, BlockWindow, Extends
 from schemas.catalog import CHAIN_CONTRACT_EVENTS, CHAIN_INGEST_CURSOR, PARTITIONER
 from schemas.codec import Codec
+from schemas.dead_letter import dead_letter_record
 from schemas.errors import EncodeError
 
 log = logging.getLogger(__name__)
@@ -266,21 +267,19 @@ class Ingest:
     ) -> Outgoing:
         log.warning("undecodable log event_id=%s: %s", envelope["event_id"], exc)
         contract = str(envelope["contract"])
-        value = self.codec.encode(
-            "DeadLetter",
-            {
-                # Logs have no topic offset: the chain position stands in for it.
-                "source_topic": f"chain:{self.cursor.chain_id}",
-                "source_partition": int(envelope["log_index"]),
-                "source_offset": int(envelope["block_number"]),
-                "key": contract.encode(),
-                "value": json.dumps(dict(raw), sort_keys=True).encode(),
-                "consumer": "chain_bridge.ingest",
-                "error_type": type(exc).__name__,
-                "reason": str(exc),
-                "failed_at": int(self.clock() * 1000),
-            },
+        # Logs have no topic offset: the chain position stands in for it.
+        record = dead_letter_record(
+            topic=f"chain:{self.cursor.chain_id}",
+            partition=int(envelope["log_index"]),
+            offset=int(envelope["block_number"]),
+            key=contract.encode(),
+            value=json.dumps(dict(raw), sort_keys=True).encode(),
+            consumer="chain_bridge.ingest",
+            error_type=type(exc).__name__,
+            reason=str(exc),
+            now_ms=int(self.clock() * 1000),
         )
+        value = self.codec.encode("DeadLetter", record)
         return Outgoing(CHAIN_CONTRACT_EVENTS.dlq.name, contract, value)
 
     # ---- reorgs ----

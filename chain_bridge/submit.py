@@ -92,7 +92,6 @@ from chain_bridge.submit_progress import InFlightWatcher
 from chain_bridge.submit_records import (
     Request,
     Status,
-    dead_letter_record,
     journal_record,
     outcome_record,
     request_from_record,
@@ -111,6 +110,7 @@ from chain_bridge.submit_state import (
 )
 from schemas.catalog import PARTITIONER
 from schemas.codec import Codec
+from schemas.dead_letter import dead_letter_record
 from schemas.errors import DecodeError
 
 log = logging.getLogger(__name__)

@@ -144,28 +144,3 @@ def outcome_record(
         "reason": reason,
         "observed_at": now_ms,
     }
-
-
-def dead_letter_record(
-    *,
-    topic: str,
-    partition: int,
-    offset: int,
-    key: bytes | None,
-    value: bytes | None,
-    consumer: str,
-    error_type: str,
-    reason: str,
-    now_ms: int,
-) -> dict[str, Any]:
-    return {
-        "source_topic": topic,
-        "source_partition": partition,
-        "source_offset": offset,
-        "key": key,
-        "value": value,
-        "consumer": consumer,
-        "error_type": error_type,
-        "reason": reason,
-        "failed_at": now_ms,
-    }

@@ -23,6 +23,7 @@ from typing import Any
 
 from faust.serializers import codecs
 
+from schemas.dead_letter import dead_letter_record
 from streams.domain.commands import RunInference
 from streams.domain.deadline import KeeperState
 from streams.domain.inputs import InferenceResult, derive_nonce
@@ -211,14 +212,14 @@ def dead_letter(
     error: BaseException,
     now_ms: int,
 ) -> dict[str, Any]:
-    return {
-        "source_topic": topic,
-        "source_partition": partition,
-        "source_offset": offset,
-        "key": key,
-        "value": value,
-        "consumer": consumer,
-        "error_type": type(error).__name__,
-        "reason": str(error) or repr(error),
-        "failed_at": now_ms,
-    }
+    return dead_letter_record(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=key,
+        value=value,
+        consumer=consumer,
+        error_type=type(error).__name__,
+        reason=str(error) or repr(error),
+        now_ms=now_ms,
+    )

@@ -7,7 +7,9 @@ import glob
 import json
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from web3 import HTTPProvider, Web3
@@ -101,3 +103,24 @@ def throwaway_anvil(chain_id: int = CHAIN_ID) -> Iterator[Anvil]:
             yield anvil
         finally:
             anvil.stop()
+
+
+@dataclass(frozen=True)
+class DeployedChain:
+    anvil: Anvil
+    w3: Web3
+    record: dict[str, Any]  # the deployment record, as `deployment.json` holds it
+    deployment_file: Path
+
+
+@contextlib.contextmanager
+def throwaway_deployment(chain_id: int) -> Iterator[DeployedChain]:
+    """A throwaway anvil with the network's contracts deployed and its deployment file
+    written: a chain of its own for a test or a benchmark (its chain id keeps its events,
+    cursors and transactional ids apart from every other chain's)."""
+    with throwaway_anvil(chain_id) as anvil, tempfile.TemporaryDirectory() as tmp:
+        w3 = anvil.web3()
+        record = contracts.deployment_record(w3, devnet_account(Role.DEPLOYER), anvil.address)
+        deployment_file = Path(tmp) / "deployment.json"
+        deployment_file.write_text(json.dumps(record))
+        yield DeployedChain(anvil, w3, record, deployment_file)

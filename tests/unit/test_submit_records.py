@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from chain_bridge.submit_records import (
     Status,
-    dead_letter_record,
     journal_record,
     outcome_record,
     request_from_record,
@@ -13,6 +12,7 @@ from chain_bridge.submit_records import (
 from chain_bridge.submit_state import Attempt, Fees, InFlight, SignerState
 from schemas.catalog import CHAIN_TX_JOURNAL
 from schemas.codec import Codec
+from schemas.dead_letter import dead_letter_record
 
 SIGNER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 codec = Codec()

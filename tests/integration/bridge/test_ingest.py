@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,9 +27,8 @@ from chain_bridge.errors import ReorgTooDeepError
 from chain_bridge.ingest import Ingest, open_ingest, read_cursor
 from chain_bridge.ingest_settings import IngestSettings
 from chain_bridge.rpc import JsonRpc
-from hydrogen import contracts
 from hydrogen.devnet.accounts import Role, devnet_account
-from hydrogen.devnet.anvil import throwaway_anvil
+from hydrogen.devnet.anvil import throwaway_deployment
 from hydrogen.gas_report import ContractsDriver, lifecycle_gas
 from schemas.catalog import (
     CHAIN_CONTRACT_EVENTS,
@@ -59,13 +57,9 @@ class Chain:
 @pytest.fixture
 def chain() -> Iterator[Chain]:
     chain_id = next(_chain_ids)
-    with throwaway_anvil(chain_id) as anvil, tempfile.TemporaryDirectory() as tmp:
-        w3 = anvil.web3()
-        record = contracts.deployment_record(w3, devnet_account(Role.DEPLOYER), anvil.address)
-        deployment_file = Path(tmp) / "deployment.json"
-        deployment_file.write_text(json.dumps(record))
-        driver = ContractsDriver.from_deployment(w3, record)
-        yield Chain(w3, anvil.address, deployment_file, driver, chain_id)
+    with throwaway_deployment(chain_id) as c:
+        driver = ContractsDriver.from_deployment(c.w3, c.record)
+        yield Chain(c.w3, c.anvil.address, c.deployment_file, driver, chain_id)
 
 
 def settings(chain: Chain, kafka_bootstrap: str, **overrides: object) -> IngestSettings:

@@ -33,9 +33,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from chain_bridge.ingest import Ingest, open_ingest
 from chain_bridge.ingest_settings import IngestSettings
-from hydrogen import contracts
 from hydrogen.devnet.accounts import Role, devnet_account
-from hydrogen.devnet.anvil import throwaway_anvil
+from hydrogen.devnet.anvil import throwaway_deployment
 from hydrogen.gas_report import ContractsDriver
 from schemas.catalog import (
     CHAIN_TASK_EVENTS,
@@ -139,11 +138,9 @@ class Scenario:
 @pytest.fixture(scope="module")
 def scenario(worker: Worker, kafka_bootstrap: str) -> Iterator[Scenario]:
     chain_id = next(_chain_ids)
-    with throwaway_anvil(chain_id) as anvil, tempfile.TemporaryDirectory() as tmp:
-        w3 = anvil.web3()
-        record = contracts.deployment_record(w3, devnet_account(Role.DEPLOYER), anvil.address)
-        deployment_file = Path(tmp) / "deployment.json"
-        deployment_file.write_text(json.dumps(record))
+    with throwaway_deployment(chain_id) as chain:
+        w3, record, anvil = chain.w3, chain.record, chain.anvil
+        deployment_file = chain.deployment_file
         ingest = open_ingest(
             IngestSettings(
                 kafka_bootstrap=kafka_bootstrap,

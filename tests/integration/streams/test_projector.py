@@ -10,12 +10,10 @@ are scoped to the test's chain ids.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,10 +27,9 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from chain_bridge.ingest import open_ingest
 from chain_bridge.ingest_settings import IngestSettings
-from hydrogen import contracts
 from hydrogen.db.migrate import migrate
 from hydrogen.devnet.accounts import Role, devnet_account
-from hydrogen.devnet.anvil import throwaway_anvil
+from hydrogen.devnet.anvil import throwaway_deployment
 from hydrogen.gas_report import FEE_WEI, ContractsDriver, lifecycle_gas
 from schemas.catalog import CHAIN_NODE_EVENTS, CHAIN_TASK_EVENTS, PARTITIONER
 from schemas.codec import Codec
@@ -69,11 +66,9 @@ class Lifecycle:
 def lifecycle(kafka_bootstrap: str) -> Lifecycle:
     """A whole task lifecycle (lifecycle_gas) on a chain of its own, ingested into Kafka."""
     chain_id = next(_chain_ids)
-    with throwaway_anvil(chain_id) as anvil, tempfile.TemporaryDirectory() as tmp:
-        w3 = anvil.web3()
-        record = contracts.deployment_record(w3, devnet_account(Role.DEPLOYER), anvil.address)
-        deployment_file = Path(tmp) / "deployment.json"
-        deployment_file.write_text(json.dumps(record))
+    with throwaway_deployment(chain_id) as chain:
+        w3, record, anvil = chain.w3, chain.record, chain.anvil
+        deployment_file = chain.deployment_file
         lifecycle_gas(ContractsDriver.from_deployment(w3, record))
         ingest = open_ingest(
             IngestSettings(
