@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import TypeAlias
 
 from streams.domain.commands import TASK_MANAGER, RequestTx, call_args, with_attempt
-from streams.domain.inputs import Tick, TxOutcome, TxStatus
+from streams.domain.inputs import Tick, TxOutcome, TxStatus, retry_can_help
 from streams.domain.protocol import TaskStatus
 from streams.domain.task import TaskState
 
@@ -169,18 +169,14 @@ def _is_attempt_of(request_id: str, w: Watch) -> bool:
     return request_id == base or request_id.startswith(base + ":")
 
 
-def _retry_can_help(w: Watch) -> bool:
-    if w.outcome in (TxStatus.REPLACED, TxStatus.EXPIRED):
-        return True
-    return w.outcome is TxStatus.REVERTED and (
-        w.error_name is None or w.error_name in _RETRY_ERRORS
-    )
-
-
 def _next_attempt(w: Watch, config: KeeperConfig, retries: bool) -> int | None:
     if w.attempt == 0:
         return 1
-    if retries and _retry_can_help(w) and w.attempt < config.max_attempts:
+    if (
+        retries
+        and retry_can_help(w.outcome, w.error_name, _RETRY_ERRORS)
+        and w.attempt < config.max_attempts
+    ):
         return w.attempt + 1
     return None
 

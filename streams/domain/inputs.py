@@ -52,6 +52,17 @@ class TxStatus(StrEnum):
     REJECTED = "REJECTED"
 
 
+def retry_can_help(
+    outcome: TxStatus | None, error_name: str | None, retryable: frozenset[str] = frozenset()
+) -> bool:
+    """Whether a failed request may succeed when made again: it was never mined (REPLACED,
+    EXPIRED), or it reverted without a decoded error (a node hiccup) or with one of the
+    `retryable` errors. A named error is an answer, and asking again would get it again."""
+    if outcome in (TxStatus.REPLACED, TxStatus.EXPIRED):
+        return True
+    return outcome is TxStatus.REVERTED and (error_name is None or error_name in retryable)
+
+
 @dataclass(frozen=True)
 class TxOutcome:
     request_id: str

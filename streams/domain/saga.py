@@ -49,7 +49,7 @@ from streams.domain.commands import (
 )
 from streams.domain.errors import BadInferenceResult
 from streams.domain.events import LogRetracted, TaskEvent
-from streams.domain.inputs import InferenceResult, TxOutcome, TxStatus
+from streams.domain.inputs import InferenceResult, TxOutcome, TxStatus, retry_can_help
 from streams.domain.protocol import TaskStatus
 
 ORIGIN = "streams.node-saga"
@@ -201,19 +201,12 @@ def _set_track(duty: Duty, name: str, track: TxTrack) -> Duty:
     return replace(duty, commit=track) if name == COMMIT else replace(duty, disclose=track)
 
 
-def retry_can_help(track: TxTrack) -> bool:
-    """Whether a failed attempt may succeed when made again (see the module docstring)."""
-    if track.outcome in (TxStatus.REPLACED, TxStatus.EXPIRED):
-        return True
-    return track.outcome is TxStatus.REVERTED and track.error_name is None
-
-
 def _next_attempt(track: TxTrack | None, config: SagaConfig) -> int | None:
     if track is None:
         return 1
     if track.outcome is None or track.outcome is TxStatus.MINED:
         return None
-    if retry_can_help(track) and track.attempt < config.max_attempts:
+    if retry_can_help(track.outcome, track.error_name) and track.attempt < config.max_attempts:
         return track.attempt + 1
     return None
 
