@@ -13,13 +13,22 @@ An agent that raises has its message acked and lost, so each message is handled 
 `try`: whatever goes wrong (an undecodable value, a record the domain rejects) is sent whole,
 with the reason, to the source topic's `.dlq`, and the agent goes on with the next message.
 
-Order. An agent hands its outputs to the producer before it writes the table. The saga's
-state records the commands it asked for, and a redelivered input asks for nothing new, so a
-table change that reached its changelog ahead of a lost output would lose that output for good.
-faust's send only buffers, so this order narrows that window without closing it: a worker
-killed with SIGKILL mid-stream can still lose a request. Closing it needs outputs, changelog
-and offsets in one Kafka transaction, which faust-streaming 0.15's "exactly_once" does not give
-(it sends outputs and changelogs outside the transaction).
+Order, and what a crash may lose. An agent hands its outputs to the producer before it writes
+the table, but faust's send only buffers: a worker killed with SIGKILL can leave a table change
+on its changelog while the outputs of that change are still unsent. The redelivered input then
+finds the change already applied and asks for nothing, so the output would be lost for good.
+(One Kafka transaction over outputs, changelog and offsets would close the gap; faust-streaming
+0.15's "exactly_once" sends outputs and changelogs outside its transaction.)
+
+So when a worker has recovered a table (at start, and after each rebalance), it sends again
+what the recovered state implies for the tasks of its partitions that changed within
+`resend_window_ms` of now: for the projection, the task's snapshot and its status changes; for
+the saga, every command asked and not yet answered (`saga.outstanding`,
+`deadline.outstanding`). Offsets are committed only after faust flushes the producer, so an
+output older than the last commit was delivered; the window (minutes) is far longer than the
+commit interval (seconds). The copies carry the ids of the first sends, and every consumer
+drops a copy by id: the submitter by request id, the GPU consumers by job id, readers of
+tasks.history by event id; a snapshot is the same value again on a compacted topic.
 
 Table writes happen one event at a time (never inside `stream.take()`): faust writes a table
 change to the changelog partition of the *current* event, and a batch may span partitions.
@@ -40,11 +49,13 @@ from faust.types import EventT, StreamT, TableT
 from schemas.codec import Codec
 from streams.agents_records import (
     ParkedResult,
+    ProjectedTask,
     TaskEntry,
     dead_letter,
     inference_job,
     inference_result,
     status_changed,
+    status_history,
     table_key,
     task_snapshot,
 )
@@ -80,12 +91,13 @@ class Topics:
 class Wiring:
     app: faust.App
     topics: Topics
-    tasks: TableT[str, Any]  # "chain:task" -> TaskState
+    tasks: TableT[str, Any]  # "chain:task" -> ProjectedTask
     sagas: TableT[str, Any]  # "chain:task" -> TaskEntry
     codec: Codec
     saga_config: SagaConfig
     keeper_config: KeeperConfig
     nonce_secret: bytes
+    resend_window_ms: int
 
 
 def now_ms() -> int:
@@ -215,6 +227,14 @@ def register_agents(w: Wiring, tick_seconds: float) -> None:
             except Exception as exc:
                 await _dead_letter(w, event, "node_saga", exc)
 
+    @w.tasks.on_recover
+    async def tasks_recovered() -> None:
+        await resend_projection(w)
+
+    @w.sagas.on_recover
+    async def sagas_recovered() -> None:
+        await resend_commands(w)
+
     @app.timer(interval=tick_seconds, name="tick")  # type: ignore[untyped-decorator]
     async def tick() -> None:
         ticks = topics.ticks.get_topic_name()
@@ -226,7 +246,8 @@ def register_agents(w: Wiring, tick_seconds: float) -> None:
 
 async def _project(w: Wiring, event: Event) -> None:
     key, item = _chain_event(w, event)
-    before = w.tasks.get(key) or task_model.TaskState(_task_id_of(event))
+    entry = w.tasks.get(key)
+    before = entry.state if entry is not None else task_model.TaskState(_task_id_of(event))
     after = task_model.evolve(before, item)  # type: ignore[arg-type]
     if after == before:
         return  # a redelivery
@@ -237,7 +258,8 @@ async def _project(w: Wiring, event: Event) -> None:
     if change is not None:
         history = w.codec.encode("TaskStatusChanged", change)
         await w.topics.history.send(key=task_key, value=history)
-    w.tasks[key] = after  # after its outputs: see "Order" in the module docstring
+    # after its outputs: see "Order" in the module docstring
+    w.tasks[key] = ProjectedTask(after, event.message.partition, now_ms())
     if change is not None:
         log.info(
             "task_id=%s %s -> %s %s",
@@ -303,7 +325,7 @@ async def _saga_step(w: Wiring, event: Event) -> None:
         entry = _entry(w, key, task_id, m.partition)
         if entry.saga.duty(item.node) is None and not entry.saga.done:
             parked = ParkedResult(item, m.offset, bytes(event.value))
-            w.sagas[key] = replace(entry, parked=(*entry.parked, parked))
+            w.sagas[key] = replace(entry, parked=(*entry.parked, parked), changed_at_ms=now)
             log.info("parked a result of node %s task_id=%s %s", item.node, task_id, _where(event))
             return
     else:
@@ -320,7 +342,8 @@ async def _saga_step(w: Wiring, event: Event) -> None:
         commands.extend(more)
     await _send_commands(w, commands, now)
     if after != entry:
-        w.sagas[key] = after  # after its outputs: see "Order" in the module docstring
+        # after its outputs: see "Order" in the module docstring
+        w.sagas[key] = replace(after, changed_at_ms=now)
 
 
 async def _unpark(
@@ -356,4 +379,44 @@ async def _tick(w: Wiring, event: Event, now: int) -> None:
         keeper, expires = deadline.step(entry.keeper, tick, tick.now_ms, w.keeper_config)
         await _send_commands(w, list(expires), now)
         if keeper != entry.keeper:
-            w.sagas[key] = replace(entry, keeper=keeper)
+            w.sagas[key] = replace(entry, keeper=keeper, changed_at_ms=now)
+
+
+def _owned_partitions(w: Wiring) -> set[int]:
+    """Partitions of chain.task-events assigned to this worker (the tables' partitions)."""
+    source = w.topics.task_events.get_topic_name()
+    return {tp.partition for tp in w.app.consumer.assignment() if tp.topic == source}
+
+
+def _recent(w: Wiring, changed_at_ms: int, now: int, owned: set[int], partition: int) -> bool:
+    return partition in owned and now - changed_at_ms <= w.resend_window_ms
+
+
+async def resend_projection(w: Wiring) -> None:
+    """After recovery: snapshots and status changes of recently changed tasks, again."""
+    now, owned, sent = now_ms(), _owned_partitions(w), 0
+    for entry in list(w.tasks.values()):
+        if not _recent(w, entry.changed_at_ms, now, owned, entry.partition):
+            continue
+        task = entry.state
+        key = task.task_id.encode()
+        snapshot = w.codec.encode("TaskSnapshot", task_snapshot(task))
+        await w.topics.snapshots.send(key=key, value=snapshot)
+        for change in status_history(task):
+            history = w.codec.encode("TaskStatusChanged", change)
+            await w.topics.history.send(key=key, value=history)
+        sent += 1
+    log.info("recovered table tasks: resent the outputs of %d recently changed tasks", sent)
+
+
+async def resend_commands(w: Wiring) -> None:
+    """After recovery: every command of a recently changed task that is still unanswered."""
+    now, owned, sent = now_ms(), _owned_partitions(w), 0
+    for entry in list(w.sagas.values()):
+        if not _recent(w, entry.changed_at_ms, now, owned, entry.partition):
+            continue
+        commands = saga.outstanding(entry.saga, now, w.saga_config)
+        commands += deadline.outstanding(entry.keeper, now, w.keeper_config)
+        await _send_commands(w, commands, now)
+        sent += len(commands)
+    log.info("recovered table sagas: resent %d unanswered commands", sent)

@@ -30,6 +30,7 @@ from streams.domain.inputs import InferenceResult, derive_nonce
 from streams.domain.protocol import TaskStatus
 from streams.domain.saga import SagaState
 from streams.domain.task import TaskState
+from streams.domain.task import evolve as evolve_task
 
 STATE_CODEC = "hydrogen_state"
 _SAFE_BUILTINS = frozenset({"tuple", "frozenset", "set", "list", "dict", "bytes", "int", "str"})
@@ -76,12 +77,25 @@ class TaskEntry:
     """One task in the node-saga table: our nodes' saga and the keeper's watch of the task.
 
     `partition` is the task's partition, so that a tick of one partition reaches only the
-    tasks stored there."""
+    tasks stored there, and a worker resends only what the tasks of its partitions asked for.
+    `changed_at_ms` is the worker's clock at the last change: only a recent change can have
+    reached the changelog ahead of its commands (see `streams.agents`, "Order")."""
 
     saga: SagaState
     keeper: KeeperState
     partition: int
     parked: tuple[ParkedResult, ...] = ()
+    changed_at_ms: int = 0
+
+
+@dataclass(frozen=True)
+class ProjectedTask:
+    """One task in the projection table: its read model, its partition and when it last
+    changed (the worker's clock), for the same reasons as `TaskEntry`."""
+
+    state: TaskState
+    partition: int
+    changed_at_ms: int = 0
 
 
 def table_key(chain_id: int, task_id: str) -> str:
@@ -170,6 +184,23 @@ def status_changed(before: TaskState, after: TaskState) -> dict[str, Any] | None
         "since_created_ms": None if now is None or created is None else now - created,
         "version": after.version,
     }
+
+
+def status_history(task: TaskState) -> list[dict[str, Any]]:
+    """Every TaskStatusChanged record of `task`, derived again by folding its history.
+
+    The records are the ones the live fold emitted, byte for byte, as long as the task saw no
+    retraction (a retraction counts a version the refold does not): same event ids, so a
+    consumer of tasks.history drops the copies it already has."""
+    records: list[dict[str, Any]] = []
+    before = TaskState(task.task_id)
+    for event in task.history:
+        after = evolve_task(before, event)
+        change = status_changed(before, after)
+        if change is not None:
+            records.append(change)
+        before = after
+    return records
 
 
 def inference_job(command: RunInference, now_ms: int) -> dict[str, Any]:

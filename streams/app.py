@@ -136,6 +136,7 @@ def create_app(settings: StreamsSettings) -> faust.App:
         saga_config=SagaConfig(nodes=frozenset(settings.node_addresses)),
         keeper_config=KeeperConfig(signer=settings.keeper_address),
         nonce_secret=settings.nonce_secret.get_secret_value().encode(),
+        resend_window_ms=round(settings.resend_window_seconds * 1000),
     )
     register_agents(wiring, settings.tick_seconds)
     return app

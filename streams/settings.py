@@ -52,6 +52,12 @@ class StreamsSettings(BaseSettings):
         default=5, ge=0, description="How long the producer waits to fill a batch."
     )
     producer_max_batch_bytes: int = Field(default=256 * 1024, ge=1024)
+    resend_window_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="After recovering its tables, a worker sends again the outputs of tasks "
+        "that changed this recently (a crash may have lost them); far above the commit interval.",
+    )
     session_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Kafka group session timeout: how fast a dead worker's "
         "partitions move to another one.",

@@ -168,7 +168,7 @@ def contracts_gas_report(rpc_url: str | None, small: int, large: int) -> None:
 
 @click.group("schemas")
 def schemas_group() -> None:
-    """The Avro schemas of events and commands (schemas/avro/)."""
+    """The Avro schemas of events and commands (schemas/avro/), and task arguments."""
 
 
 def _protocol_abis() -> dict:
@@ -195,6 +195,24 @@ def schemas_check() -> None:
     if problems:
         raise SystemExit(1)
     click.echo("schemas match the contracts, and every old version is readable")
+
+
+@schemas_group.command("task-args")
+@click.option(
+    "--kind",
+    type=click.Choice(["sd", "llm"], case_sensitive=False),
+    help="Only this kind of task. Without it: an object {SD: schema, LLM: schema}.",
+)
+def schemas_task_args(kind: str | None) -> None:
+    """Print the JSON Schema (draft 2020-12) of task arguments, the Crynux SD and LLM formats
+    that `PUT /v1/tasks/{id}/args` accepts. The relay and the nodes check arguments with the
+    same parser, which also checks a few rules the schema leaves out (the arguments each
+    scheduler takes, base64 that decodes)."""
+    from schemas.task_args import TaskKind, task_args_json_schema  # noqa: PLC0415
+
+    kinds = [TaskKind(kind)] if kind else list(TaskKind)
+    schemas = {k.value: task_args_json_schema(k) for k in kinds}
+    click.echo(json.dumps(schemas[kinds[0].value] if kind else schemas, indent=2))
 
 
 @schemas_group.command("sync")

@@ -106,6 +106,16 @@ def decide(
     ]
 
 
+def outstanding(state: KeeperState, now_ms: int, config: KeeperConfig) -> list[RequestTx]:
+    """The expire requests `state` records as made and unanswered, with their first ids: what
+    a restarted worker sends again (see `streams.domain.saga.outstanding`)."""
+    return [
+        _request(w, w.attempt, now_ms, config)
+        for w in state.watches
+        if w.request_id is not None and w.outcome is None
+    ]
+
+
 def evolve(state: KeeperState, item: KeeperInput | RequestTx) -> KeeperState:
     changed = _evolve(state, item)
     return state if changed == state else replace(changed, version=state.version + 1)

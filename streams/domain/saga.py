@@ -20,6 +20,12 @@ is how the state remembers what it asked for; `step` does both. Because a comman
 while it is not recorded, a redelivered input asks for nothing new, and a replay from the start
 asks again with the same deterministic ids, which the submitter drops.
 
+Resending. `outstanding(state, now_ms, config)` gives again every command the state records as
+asked and still unanswered (a job with no result, a commit or disclose with no outcome) while
+it can still matter. A worker that restarts after a crash resends them: the state may have
+reached the table's changelog while the command itself was still in the producer's buffer.
+Each resent command has the id of the first, so whoever already has it drops the copy.
+
 Error results: an inference error code becomes the error report `bytes([code])`, committed
 like any result (ResultCompare: a one-byte result is an error report).
 
@@ -211,82 +217,123 @@ def _next_attempt(track: TxTrack | None, config: SagaConfig) -> int | None:
     return None
 
 
+def outstanding(state: SagaState, now_ms: int, config: SagaConfig) -> list[Command]:
+    """The commands `state` records as asked and unanswered, rebuilt with their first ids.
+
+    Only those that can still matter: the task is live, the node still in it, and the chain
+    still waits for what the command would do (a job's result, a commitment, a disclosure)."""
+    task = state.task
+    commands: list[Command] = []
+    if state.done or task.deadline is None:
+        return commands
+    for duty in state.duties:
+        member = task.member(duty.node)
+        if member is None or not member.active or duty.node not in config.nodes:
+            continue
+        if task.status is TaskStatus.RUNNING and duty.result is None:
+            job = _job(task, member.node)
+            if job is not None:
+                commands.append(job)
+            continue
+        if now_ms >= task.deadline * 1000:
+            continue
+        if _commit_due(task.status, member) and duty.commit and duty.commit.outcome is None:
+            commands.append(_commit(state, duty, duty.commit.attempt, now_ms, config))
+        elif _disclose_due(task.status, member) and duty.disclose and duty.disclose.outcome is None:
+            commands.append(_disclose(state, duty, duty.disclose.attempt, now_ms, config))
+    return commands
+
+
+def _commit_due(status: TaskStatus, member: task_model.Member) -> bool:
+    return status is TaskStatus.RUNNING and member.commitment is None
+
+
+def _disclose_due(status: TaskStatus, member: task_model.Member) -> bool:
+    return (
+        status is TaskStatus.DISCLOSING and member.commitment is not None and member.result is None
+    )
+
+
 def _due(state: SagaState, now_ms: int, config: SagaConfig) -> list[Command]:
     task = state.task
     commands: list[Command] = []
-    chain_id, task_type = task.chain_id, task.task_type
-    if chain_id is None or task_type is None or task.deadline is None:
+    if task.chain_id is None or task.task_type is None or task.deadline is None:
         return commands
-    deadline_ms = task.deadline * 1000
     for member in task.members:
         if member.node not in config.nodes or not member.active:
             continue
         duty = state.duty(member.node)
         if task.status is TaskStatus.RUNNING and duty is None:
-            commands.append(
-                RunInference(
-                    job_id=inference_job_id(chain_id, task.task_id, member.node),
-                    chain_id=chain_id,
-                    task_id=task.task_id,
-                    node=member.node,
-                    task_type=task_type,
-                    args_hash=task.args_hash,
-                    model_ids=task.model_ids,
-                    deadline_ms=deadline_ms,
-                )
-            )
+            job = _job(task, member.node)
+            if job is not None:
+                commands.append(job)
             continue
         if duty is None or duty.result is None or duty.nonce is None or duty.commitment is None:
             continue
-        if now_ms >= deadline_ms:
+        if now_ms >= task.deadline * 1000:
             continue  # the contract refuses a call after the deadline: DeadlinePassed
-        if task.status is TaskStatus.RUNNING and member.commitment is None:
+        if _commit_due(task.status, member):
             attempt = _next_attempt(duty.commit, config)
             if attempt is not None:
-                commands.append(
-                    _request(
-                        chain_id, task.task_id, member.node, COMMIT, attempt, "submitCommitment",
-                        call_args(int(task.task_id), duty.commitment),
-                        deadline_ms, now_ms, config,
-                    )
-                )  # fmt: skip
-        elif (
-            task.status is TaskStatus.DISCLOSING
-            and member.commitment is not None
-            and member.result is None
-        ):
+                commands.append(_commit(state, duty, attempt, now_ms, config))
+        elif _disclose_due(task.status, member):
             attempt = _next_attempt(duty.disclose, config)
             if attempt is not None:
-                commands.append(
-                    _request(
-                        chain_id, task.task_id, member.node, DISCLOSE, attempt, "disclose",
-                        call_args(int(task.task_id), duty.result, duty.nonce),
-                        deadline_ms, now_ms, config,
-                    )
-                )  # fmt: skip
+                commands.append(_disclose(state, duty, attempt, now_ms, config))
     return commands
 
 
+def _job(task: task_model.TaskState, node: str) -> RunInference | None:
+    if task.chain_id is None or task.task_type is None or task.deadline is None:
+        return None
+    return RunInference(
+        job_id=inference_job_id(task.chain_id, task.task_id, node),
+        chain_id=task.chain_id,
+        task_id=task.task_id,
+        node=node,
+        task_type=task.task_type,
+        args_hash=task.args_hash,
+        model_ids=task.model_ids,
+        deadline_ms=task.deadline * 1000,
+    )
+
+
+def _commit(
+    state: SagaState, duty: Duty, attempt: int, now_ms: int, config: SagaConfig
+) -> RequestTx:
+    assert duty.commitment is not None, "a commit is due only once the commitment is known"
+    args = call_args(int(state.task.task_id), duty.commitment)
+    return _request(state, duty.node, COMMIT, attempt, "submitCommitment", args, now_ms, config)
+
+
+def _disclose(
+    state: SagaState, duty: Duty, attempt: int, now_ms: int, config: SagaConfig
+) -> RequestTx:
+    assert duty.result is not None and duty.nonce is not None, "disclosing needs the result"
+    args = call_args(int(state.task.task_id), duty.result, duty.nonce)
+    return _request(state, duty.node, DISCLOSE, attempt, "disclose", args, now_ms, config)
+
+
 def _request(
-    chain_id: int,
-    task_id: str,
+    state: SagaState,
     node: str,
     step_name: str,
     attempt: int,
     function: str,
     args_json: str,
-    deadline_ms: int,
     now_ms: int,
     config: SagaConfig,
 ) -> RequestTx:
+    task = state.task
+    assert task.chain_id is not None and task.deadline is not None, "a live task has both"
     return RequestTx(
-        request_id=node_request_id(chain_id, task_id, node, step_name, attempt),
+        request_id=node_request_id(task.chain_id, task.task_id, node, step_name, attempt),
         signer=node,
         contract=TASK_MANAGER,
         function=function,
         args_json=args_json,
         value_wei="0",
-        not_after=deadline_ms,
+        not_after=task.deadline * 1000,
         requested_at=now_ms,
         origin=config.origin,
     )

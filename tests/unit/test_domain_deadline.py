@@ -6,7 +6,15 @@ import json
 
 from test_domain_records import CHAIN_ID, T0
 
-from streams.domain.deadline import KeeperConfig, KeeperState, TaskDeadline, decide, evolve, step
+from streams.domain.deadline import (
+    KeeperConfig,
+    KeeperState,
+    TaskDeadline,
+    decide,
+    evolve,
+    outstanding,
+    step,
+)
 from streams.domain.inputs import Tick, TxOutcome, TxStatus
 from streams.domain.protocol import TaskStatus
 from streams.domain.task import TaskState
@@ -82,3 +90,12 @@ def test_the_keeper_input_comes_from_the_task_read_model() -> None:
     task = TaskState("5", chain_id=CHAIN_ID, status=TaskStatus.RUNNING, deadline=T0 + 300)
     assert TaskDeadline.of(task) == RUNNING
     assert TaskDeadline.of(TaskState("5")) is None
+
+
+def test_outstanding_resends_an_unanswered_expire_with_its_id() -> None:
+    assert outstanding(watching(), DUE, CONFIG) == []  # nothing asked yet
+    state, (request,) = step(watching(), Tick(DUE), DUE, CONFIG)
+    (again,) = outstanding(state, DUE + 9000, CONFIG)
+    assert (again.request_id, again.args_json) == (request.request_id, request.args_json)
+    answered = evolve(state, TxOutcome(request.request_id, TxStatus.MINED))
+    assert outstanding(answered, DUE + 9000, CONFIG) == []

@@ -12,7 +12,7 @@ from schemas.commitment import commitment
 from streams.domain.commands import RequestTx, RunInference, task_of_request
 from streams.domain.errors import BadInferenceResult
 from streams.domain.inputs import InferenceResult, TxOutcome, TxStatus, derive_nonce
-from streams.domain.saga import SagaConfig, SagaInput, SagaState, step
+from streams.domain.saga import SagaConfig, SagaInput, SagaState, outstanding, step
 
 OURS = NODES[0]
 CONFIG = SagaConfig(nodes=frozenset({OURS}))
@@ -225,3 +225,70 @@ def test_outcomes_are_routed_by_the_task_id_in_their_request_id() -> None:
     assert task_of_request(f"{CHAIN_ID}:42:{OURS}:commit:2") == "42"
     with pytest.raises(ValueError, match="'nonsense'"):
         task_of_request("nonsense")
+
+
+def _ids(commands: list) -> list[str]:
+    return [c.request_id if isinstance(c, RequestTx) else c.job_id for c in commands]
+
+
+def test_outstanding_resends_the_unanswered_job_with_its_first_id() -> None:
+    state, (job,) = started(Chain())
+    assert outstanding(state, NOW + 1000, CONFIG) == [job]
+
+
+def test_outstanding_resends_a_pending_commit_and_nothing_once_it_is_answered() -> None:
+    state, _ = started(Chain())
+    state, (commit,) = feed(state, InferenceResult("1", OURS, RESULT, None, NONCE))
+    again = outstanding(state, NOW + 1000, CONFIG)
+    assert _ids(again) == [commit.request_id]  # type: ignore[union-attr]
+    assert again[0].args_json == commit.args_json  # type: ignore[union-attr]
+    state, _ = feed(state, TxOutcome(commit.request_id, TxStatus.MINED))  # type: ignore[union-attr]
+    assert outstanding(state, NOW + 1000, CONFIG) == []
+
+
+def test_outstanding_resends_the_latest_attempt_only() -> None:
+    state, _ = started(Chain())
+    state, (commit,) = feed(state, InferenceResult("1", OURS, RESULT, None, NONCE))
+    state, (retry,) = feed(state, TxOutcome(commit.request_id, TxStatus.REVERTED))  # type: ignore[union-attr]
+    assert _ids(outstanding(state, NOW, CONFIG)) == [retry.request_id]  # type: ignore[union-attr]
+
+
+def test_outstanding_resends_a_pending_disclose() -> None:
+    chain = Chain()
+    state, _ = started(chain)
+    state, (commit,) = feed(state, InferenceResult("1", OURS, RESULT, None, NONCE))
+    expected = Web3.solidity_keccak(["bytes", "bytes32"], [RESULT, NONCE])
+    chain.mine()
+    state, _ = feed(
+        state,
+        TxOutcome(commit.request_id, TxStatus.MINED),  # type: ignore[union-attr]
+        chain.task_event(
+            "CommitmentSubmitted", node=OURS, commitment=bytes(expected), commit_order=1
+        ),
+        chain.task_event("DisclosureOpened"),
+    )
+    assert _ids(outstanding(state, NOW, CONFIG)) == [f"{CHAIN_ID}:1:{OURS}:disclose"]
+
+
+def test_outstanding_is_empty_after_the_deadline_and_after_the_end() -> None:
+    chain = Chain()
+    state, _ = started(chain)
+    state, _ = feed(state, InferenceResult("1", OURS, RESULT, None, NONCE))
+    assert outstanding(state, (T0 + 300) * 1000, CONFIG) == []  # the chain would refuse it
+    state, _ = feed(
+        state,
+        chain.mine(400).task_event("TaskExpired", phase=2),
+        chain.task_event("TaskAborted", reason=1),
+    )
+    assert outstanding(state, NOW, CONFIG) == []
+
+
+def test_outstanding_of_a_replayed_state_names_what_the_first_run_asked() -> None:
+    """What a restarted worker resends is what the crashed one asked for, id for id."""
+    chain = Chain()
+    inputs: list[SagaInput] = [chain.task_event("TaskCreated")]
+    inputs += [chain.task_event("NodeSelected", node=n, slot=i) for i, n in enumerate(NODES)]
+    inputs += [chain.task_event("TaskStarted"), InferenceResult("1", OURS, RESULT, None, NONCE)]
+    state, asked = feed(SagaState.start("1"), *inputs)
+    # the job is answered by the result; the commit is still pending
+    assert _ids(outstanding(state, NOW + 5000, CONFIG)) == _ids(asked)[1:]

@@ -8,14 +8,17 @@ from dataclasses import replace
 
 import pytest
 from pydantic import ValidationError
+from test_domain_records import NODES, Chain
 
 from schemas.codec import Codec
 from streams.agents_records import (
     ParkedResult,
+    ProjectedTask,
     StateCodec,
     TaskEntry,
     inference_job,
     status_changed,
+    status_history,
     task_snapshot,
 )
 from streams.domain.commands import RunInference
@@ -24,6 +27,7 @@ from streams.domain.inputs import InferenceResult
 from streams.domain.protocol import Fault, TaskStatus, TaskType
 from streams.domain.saga import SagaState
 from streams.domain.task import Member, PhaseTimes, TaskState
+from streams.domain.task import evolve as evolve_task
 from streams.settings import StreamsSettings
 
 NODE = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
@@ -57,6 +61,8 @@ def test_table_state_round_trips_through_the_state_codec() -> None:
     )
     state_codec = StateCodec()
     assert state_codec.loads(state_codec.dumps(entry)) == entry
+    projected = ProjectedTask(_running_task(), partition=4, changed_at_ms=1_700_000_000_000)
+    assert state_codec.loads(state_codec.dumps(projected)) == projected
 
 
 def test_the_state_codec_refuses_to_unpickle_anything_but_domain_state() -> None:
@@ -127,3 +133,29 @@ def test_bad_settings_name_the_bad_value(
         monkeypatch.setenv(k, v)
     with pytest.raises(ValidationError, match=message):
         StreamsSettings()  # type: ignore[call-arg]
+
+
+def test_status_history_derives_exactly_what_the_live_fold_emitted() -> None:
+    """A restarted worker resends these; consumers drop them by event id only if they are
+    the very records the live fold sent."""
+    chain = Chain()
+    events = [chain.task_event("TaskCreated")]
+    events += [chain.task_event("NodeSelected", node=n, slot=i) for i, n in enumerate(NODES)]
+    events += [chain.task_event("TaskStarted"), chain.mine(400).task_event("TaskExpired", phase=2)]
+    events.append(chain.task_event("TaskAborted", reason=1))
+    live: list[dict] = []
+    state = TaskState("1")
+    for event in events:
+        after = evolve_task(state, event)
+        change = status_changed(state, after)
+        if change is not None:
+            live.append(change)
+        state = after
+    assert [(c["from_status"], c["to_status"]) for c in live] == [
+        ("None", "Running"),
+        ("Running", "Aborted"),
+    ]
+    assert status_history(state) == live
+    assert [codec.encode("TaskStatusChanged", c) for c in status_history(state)] == [
+        codec.encode("TaskStatusChanged", c) for c in live
+    ]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from kafka_reading import committed_messages
 from web3 import Web3
 
 from chain_bridge.errors import ReorgTooDeepError
@@ -95,56 +95,14 @@ class Seen:
     record: dict
 
 
-def committed_messages(
-    kafka_bootstrap: str, topics: tuple[str, ...]
-) -> list[tuple[str, bytes, bytes]]:
-    """(topic, key, value) of every committed message on `topics`, in offset order per
-    partition, read up to each partition's end as it is now."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": kafka_bootstrap,
-            "group.id": f"ingest-test-{uuid.uuid4().hex[:8]}",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-        }
-    )
-    out = []
-    try:
-        md = consumer.list_topics(timeout=10)
-        parts = [TopicPartition(t, p, 0) for t in topics for p in md.topics[t].partitions]
-        ends = {
-            (tp.topic, tp.partition): consumer.get_watermark_offsets(tp, timeout=10)[1]
-            for tp in parts
-        }
-        pending = {k for k, end in ends.items() if end > 0}
-        consumer.assign([tp for tp in parts if (tp.topic, tp.partition) in pending])
-        while pending:
-            msg = consumer.poll(1.0)
-            if msg is None:  # the rest of a partition may be transaction markers only
-                positions = consumer.position([TopicPartition(t, p) for t, p in pending])
-                pending = {
-                    (tp.topic, tp.partition)
-                    for tp in positions
-                    if tp.offset < ends[(tp.topic, tp.partition)]
-                }
-                continue
-            if msg.error():
-                raise AssertionError(msg.error())
-            out.append((msg.topic(), msg.key(), msg.value()))
-            if msg.offset() + 1 >= ends[(msg.topic(), msg.partition())]:
-                pending.discard((msg.topic(), msg.partition()))
-    finally:
-        consumer.close()
-    return out
-
-
 def published(
     kafka_bootstrap: str, chain_id: int, topics: tuple[str, ...] = EVENT_TOPICS
 ) -> list[Seen]:
     """Every committed record of `chain_id` on the event topics, in offset order per partition."""
     codec = Codec()
     seen = []
-    for topic, key, value in committed_messages(kafka_bootstrap, topics):
+    for m in committed_messages(kafka_bootstrap, topics):
+        topic, key, value = m.topic, m.key, m.value
         try:
             name, record = codec.decode(value)
         except DecodeError:
@@ -298,7 +256,9 @@ def test_an_unknown_event_of_a_watched_contract_goes_to_the_dlq_and_ingest_goes_
 
     letters = [
         Codec().decode(v, expect="DeadLetter")[1]
-        for _, _, v in committed_messages(kafka_bootstrap, (CHAIN_CONTRACT_EVENTS.dlq.name,))
+        for v in (
+            m.value for m in committed_messages(kafka_bootstrap, (CHAIN_CONTRACT_EVENTS.dlq.name,))
+        )
     ]
     ours = [d for d in letters if d["source_topic"] == f"chain:{chain.chain_id}"]
     assert ours

@@ -16,20 +16,17 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
+from faust_harness import TopicTail, Worker, codec, worker_env
 
 from chain_bridge.ingest import Ingest, open_ingest
 from chain_bridge.ingest_settings import IngestSettings
@@ -46,73 +43,21 @@ from schemas.catalog import (
     TASKS_HISTORY,
     TASKS_SNAPSHOTS,
 )
-from schemas.codec import Codec
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 NODES = [devnet_account(Role.FIRST_NODE + i).address for i in range(4)]  # all ours
 DEPLOYER = devnet_account(Role.DEPLOYER).address
 KEEPER = devnet_account(Role.KEEPER).address
 APP = devnet_account(Role.APP).address
 SD_RESULT = bytes.fromhex("0123456789abcdef")  # one image's 8-byte p-hash
 FEE_WEI = 10**18
-WAIT_S = 60.0  # a worker joins its group in tens of seconds
 _chain_ids = itertools.count(int(uuid.uuid4().int % 1_000_000) * 100 + 60_000)
-codec = Codec()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Worker:
-    """`hydrogen streams worker` in a subprocess; its output goes to a log file."""
-
-    def __init__(self, env: dict[str, str], log_file: Path) -> None:
-        self.env, self.log_file = env, log_file
-        self.process = self._start()
-
-    def _start(self) -> subprocess.Popen[bytes]:
-        with self.log_file.open("ab") as out:
-            return subprocess.Popen(
-                [sys.executable, "-m", "hydrogen", "streams", "worker", "-l", "info"],
-                cwd=REPO_ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
-
-    def tail(self) -> str:
-        return self.log_file.read_text(errors="replace")[-4000:]
-
-    def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            raise AssertionError(f"the worker exited ({self.process.returncode}):\n{self.tail()}")
 
 
 @pytest.fixture(scope="module")
 def worker(kafka_bootstrap: str) -> Iterator[Worker]:
     with tempfile.TemporaryDirectory(prefix="hydrogen-faust-") as tmp:
-        env = {
-            **os.environ,
-            "HYDROGEN_STREAMS_KAFKA_BOOTSTRAP": kafka_bootstrap,
-            "HYDROGEN_STREAMS_APP_ID": f"hydrogen-streams-test-{uuid.uuid4().hex[:8]}",
-            "HYDROGEN_STREAMS_NODE_ADDRESSES": ",".join(NODES),
-            "HYDROGEN_STREAMS_KEEPER_ADDRESS": KEEPER,
-            "HYDROGEN_STREAMS_NONCE_SECRET": "a test secret of the faust tests",
-            "HYDROGEN_STREAMS_WEB_PORT": str(_free_port()),
-            "HYDROGEN_STREAMS_DATA_DIR": str(Path(tmp) / "data"),
-            "HYDROGEN_STREAMS_SESSION_TIMEOUT_SECONDS": "6",
-        }
+        app_id = f"hydrogen-streams-test-{uuid.uuid4().hex[:8]}"
+        env = worker_env(kafka_bootstrap, app_id, NODES, KEEPER, Path(tmp) / "data")
         w = Worker(env, Path(tmp) / "worker.log")
         try:
             yield w
@@ -152,56 +97,6 @@ def scenario(worker: Worker, kafka_bootstrap: str) -> Iterator[Scenario]:
             yield Scenario(chain_id, ContractsDriver.from_deployment(w3, record), ingest)
         finally:
             ingest.close()
-
-
-class TopicTail:
-    """Every message of a topic from offset 0, decoded, read as it arrives."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"faust-test-{uuid.uuid4().hex[:8]}",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",  # what the submitter reads
-            }
-        )
-        parts = self.consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        self.consumer.assign([TopicPartition(topic, p, 0) for p in parts])
-        self.seen: list[tuple[bytes | None, str, dict[str, Any]]] = []
-
-    def wait_for(
-        self,
-        done: Callable[[list[tuple[bytes | None, str, dict[str, Any]]]], bool],
-        worker: Worker,
-        what: str,
-        timeout: float = WAIT_S,
-    ) -> list[tuple[bytes | None, str, dict[str, Any]]]:
-        deadline = time.monotonic() + timeout
-        while not done(self.seen):
-            worker.check_alive()
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"no {what} within {timeout} s; seen {len(self.seen)}; worker log:\n"
-                    f"{worker.log_file.read_text(errors='replace')[-20000:]}"
-                )
-            self._poll_one()
-        return self.seen
-
-    def _poll_one(self) -> None:
-        msg = self.consumer.poll(0.2)
-        if msg is not None and not msg.error():
-            name, record = codec.decode(msg.value())
-            self.seen.append((msg.key(), name, record))
-
-    def drain(self, seconds: float) -> None:
-        """Read what arrives during `seconds`."""
-        until = time.monotonic() + seconds
-        while time.monotonic() < until:
-            self._poll_one()
-
-    def close(self) -> None:
-        self.consumer.close()
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
+from kafka_reading import committed_messages
 
 from chain_bridge.ingest import open_ingest
 from chain_bridge.ingest_settings import IngestSettings
@@ -87,44 +88,15 @@ def lifecycle(kafka_bootstrap: str) -> Lifecycle:
 def read_back(bootstrap: str, chain_id: int) -> list[Sent]:
     """Every committed chain event of `chain_id` on the two topics, in offset order."""
     codec = Codec()
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"projector-test-{uuid.uuid4().hex[:8]}",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        metadata = consumer.list_topics(timeout=10)
-        parts = [
-            TopicPartition(t, p, OFFSET_BEGINNING)
-            for t in (CHAIN_TASK_EVENTS.name, CHAIN_NODE_EVENTS.name)
-            for p in sorted(metadata.topics[t].partitions)
-        ]
-        ends = {
-            (tp.topic, tp.partition): consumer.get_watermark_offsets(tp, timeout=10)[1]
-            for tp in parts
-        }
-        consumer.assign(parts)
-        out = []
-        deadline = time.monotonic() + 60
-        while any(
-            ends[(tp.topic, tp.partition)] > 0 and tp.offset < ends[(tp.topic, tp.partition)]
-            for tp in consumer.position([TopicPartition(t, p) for t, p in ends])
-        ):
-            assert time.monotonic() < deadline, "the topics were never read to their end"
-            for m in consumer.consume(500, 0.5):
-                if m.error() is None:
-                    try:
-                        name, record = codec.decode(m.value())
-                    except DecodeError:
-                        continue  # another test's deliberate garbage on the shared topic
-                    if record.get("chain_id") == chain_id:
-                        out.append(Sent(m.topic(), m.key(), name, record))
-        return out
-    finally:
-        consumer.close()
+    out = []
+    for m in committed_messages(bootstrap, (CHAIN_TASK_EVENTS.name, CHAIN_NODE_EVENTS.name)):
+        try:
+            name, record = codec.decode(m.value or b"")
+        except DecodeError:
+            continue  # another test's deliberate garbage on the shared topic
+        if record.get("chain_id") == chain_id:
+            out.append(Sent(m.topic, m.key, name, record))
+    return out
 
 
 @pytest.fixture
