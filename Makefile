@@ -42,6 +42,10 @@ bench: setup
 	$(BIN)/python bench/codec.py
 	$(BIN)/hydrogen devnet up > /dev/null
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/streams.py
+	@command -v wrk >/dev/null && { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } \
+	  || { echo "bench/relay.py needs wrk and nginx: sudo apt-get install -y wrk nginx-light"; exit 1; }
+	$(BIN)/python bench/relay.py
 
 down:
 	$(BIN)/hydrogen devnet down

@@ -80,6 +80,10 @@ class FilesystemBlobStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def path(self, key: str) -> Path:
+        """Where the blob's file is, for serving it without reading it through Python."""
+        return self._path(key)
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
@@ -126,7 +130,8 @@ class S3BlobStore:
         self._call("put_object", key, Key=check_key(key), Body=data)
 
     def get(self, key: str) -> bytes:
-        return self._call("get_object", key, Key=check_key(key))["Body"].read()
+        data: bytes = self._call("get_object", key, Key=check_key(key))["Body"].read()
+        return data
 
     def exists(self, key: str) -> bool:
         try:
@@ -137,3 +142,21 @@ class S3BlobStore:
 
     def delete(self, key: str) -> None:
         self._call("delete_object", key, Key=check_key(key))
+
+    def get_range(self, key: str, start: int, end: int) -> Any:
+        """A streaming body of bytes [start, end) of the blob (botocore's StreamingBody)."""
+        if not 0 <= start < end:
+            raise ValueError(f"empty or negative range [{start}, {end})")
+        response = self._call(
+            "get_object", key, Key=check_key(key), Range=f"bytes={start}-{end - 1}"
+        )
+        return response["Body"]
+
+    def presigned_url(self, key: str, expires_s: int) -> str:
+        """A URL anyone may GET the blob from for `expires_s` seconds."""
+        url: str = self._s3.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": check_key(key)},
+            ExpiresIn=expires_s,
+        )
+        return url

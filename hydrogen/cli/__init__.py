@@ -9,7 +9,9 @@ import click
 from hydrogen.cli.bridge import bridge
 from hydrogen.cli.devnet import devnet
 from hydrogen.cli.events import events
+from hydrogen.cli.inference import inference, models
 from hydrogen.cli.ops import contracts_group, db_group, schemas_group, topics_group
+from hydrogen.cli.relay import relay
 from hydrogen.cli.streams import streams
 
 
@@ -36,6 +38,9 @@ cli.add_command(bridge)
 cli.add_command(schemas_group)
 cli.add_command(events)
 cli.add_command(streams)
+cli.add_command(models)
+cli.add_command(inference)
+cli.add_command(relay)
 
 
 def main() -> None:

@@ -61,9 +61,10 @@ def up(root: Path, s3: bool | None) -> None:
     except DevnetError as exc:
         raise _fail(exc) from exc
     click.echo(f"\ndevnet up in {time.monotonic() - started:.1f}s at {net.layout.root}")
-    _print_services(statuses)
+    _print_services([*statuses, *net.app_status()])
     click.echo(f"\ncontracts: {net.layout.deployment_file}")
     click.echo(f"postgres:  {net.postgres.dsn}")
+    click.echo(f"relay:     {net.relay.address}")
 
 
 @devnet.command()
@@ -78,6 +79,7 @@ def status(root: Path, as_json: bool) -> None:
         )
     net = Devnet.open(root)
     statuses = net.status()
+    apps = net.app_status()
     topics = {}
     if net.kafka.health().ok:
         topics = describe_topics(net.kafka.admin(), [t.name for t in TOPICS])
@@ -88,6 +90,8 @@ def status(root: Path, as_json: bool) -> None:
                     "root": str(net.layout.root),
                     "kafka_version": net.kafka.version(),
                     "services": [asdict(s) for s in statuses],
+                    "apps": [asdict(a) for a in apps],
+                    "relay_url": net.relay.address,
                     "topics": [
                         {
                             "name": t.name,
@@ -103,7 +107,8 @@ def status(root: Path, as_json: bool) -> None:
         )
     else:
         click.echo(f"devnet at {net.layout.root}\n")
-        _print_services(statuses)
+        _print_services([*statuses, *apps])
+        click.echo(f"\nrelay:     {net.relay.address}  (OpenAPI: {net.relay.address}/docs)")
         if topics:
             click.echo(f"\n{'TOPIC':<26} {'PARTITIONS':>10}  {'CLEANUP':<8} RETENTION")
             for t in TOPICS:
@@ -119,7 +124,7 @@ def status(root: Path, as_json: bool) -> None:
                 click.echo(
                     f"{t.name:<26} {parts:>10}  {found.cleanup if found else '-':<8} {retention}"
                 )
-    if not all(s.health.ok for s in statuses):
+    if not all(s.health.ok for s in [*statuses, *apps]):
         raise SystemExit(1)
 
 
@@ -164,7 +169,9 @@ def reset(root: Path, yes: bool) -> None:
 @devnet.command()
 @dir_option
 @click.argument(
-    "service", required=False, type=click.Choice(["kafka", "postgres", "anvil", "objectstore"])
+    "service",
+    required=False,
+    type=click.Choice(["kafka", "postgres", "anvil", "objectstore", "relay"]),
 )
 @click.option("-n", "--lines", default=40, show_default=True, help="How many lines of each log.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (one service).")

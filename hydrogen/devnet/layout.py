@@ -32,6 +32,7 @@ class Ports:
     weed_filer_grpc: int = 29888
     weed_admin_grpc: int = 29646
     weed_s3_grpc: int = 28333
+    relay: int = 18080
 
     @classmethod
     def free(cls) -> Ports:

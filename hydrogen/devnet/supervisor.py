@@ -15,6 +15,7 @@ from hydrogen.devnet.kafka import KafkaBroker
 from hydrogen.devnet.layout import DevnetState, Layout, Ports
 from hydrogen.devnet.objectstore import FilesystemStore, SeaweedS3
 from hydrogen.devnet.postgres import ExternalPostgres, Postgres
+from hydrogen.devnet.relay import RelayProcess
 from hydrogen.devnet.service import DevnetError, Health, Service
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,14 @@ class Devnet:
         self.anvil = Anvil(self.layout, state.ports.anvil)
         self.objectstore: FilesystemStore | SeaweedS3 = (
             SeaweedS3(self.layout, state.ports) if state.s3 else FilesystemStore(self.layout)
+        )
+        self.relay = RelayProcess(
+            self.layout,
+            state.ports.relay,
+            self.postgres.dsn,
+            self.kafka.address,
+            self.anvil.address,
+            self.objectstore,
         )
 
     @classmethod
@@ -76,7 +85,14 @@ class Devnet:
 
     @property
     def services(self) -> tuple[Service, ...]:
+        """The infrastructure: what every component of ours needs running first."""
         return (self.kafka, self.postgres, self.anvil, self.objectstore)
+
+    @property
+    def apps(self) -> tuple[Service, ...]:
+        """Our own components, started once the infrastructure is up and prepared (the relay
+        needs the migrated database and the deployment record)."""
+        return (self.relay,)
 
     def up(self, progress: Callable[[str], None] = lambda _: None) -> list[ServiceStatus]:
         """Start what is not running, wait until every service is healthy, then prepare each
@@ -93,7 +109,25 @@ class Devnet:
             progress(
                 f"{service.name:<12} ready in {time.monotonic() - started:4.1f}s  {health.detail}"
             )
+        for app in self.apps:
+            started = time.monotonic()
+            if not app.is_running():
+                progress(f"starting {app.name}")
+                app.start()
+            health = app.wait_healthy(START_TIMEOUT_S)
+            progress(f"{app.name:<12} ready in {time.monotonic() - started:4.1f}s  {health.detail}")
         return self.status()
+
+    def app_status(self) -> list[ServiceStatus]:
+        return [
+            ServiceStatus(
+                a.name,
+                a.address,
+                a.pid(),
+                a.health() if a.is_running() else Health(False, "stopped"),
+            )
+            for a in self.apps
+        ]
 
     def status(self) -> list[ServiceStatus]:
         return [
@@ -109,7 +143,7 @@ class Devnet:
     def down(self, progress: Callable[[str], None] = lambda _: None) -> list[str]:
         """Stop the processes this devnet started, in reverse order; return their names."""
         stopped = []
-        for service in reversed(self.services):
+        for service in (*reversed(self.apps), *reversed(self.services)):
             if service.stop():
                 progress(f"stopped {service.name}")
                 stopped.append(service.name)
@@ -118,6 +152,6 @@ class Devnet:
     def reset(self) -> None:
         """Stop everything and delete the devnet's folder."""
         self.down()
-        if any(s.pid() for s in self.services):
+        if any(s.pid() for s in (*self.services, *self.apps)):
             raise DevnetError("a service is still running; not deleting its data")
         shutil.rmtree(self.layout.root, ignore_errors=True)

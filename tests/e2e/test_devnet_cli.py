@@ -63,6 +63,9 @@ def test_up_status_smoke_down_reset(devnet_dir: Path) -> None:
     assert sorted(services) == ["anvil", "kafka", "objectstore", "postgres"]
     assert all(s["health"]["ok"] for s in services.values()), services
     assert status["kafka_version"].startswith("4.")
+    (relay,) = status["apps"]
+    assert relay["name"] == "relay" and relay["health"]["ok"], relay
+    assert status["relay_url"].startswith("http://127.0.0.1:")
     assert "Apache Kafka 4." in services["kafka"]["health"]["detail"]
     assert {t["name"]: t["partitions"] for t in status["topics"]} == {
         t.name: t.partitions for t in TOPICS
@@ -78,9 +81,10 @@ def test_up_status_smoke_down_reset(devnet_dir: Path) -> None:
     assert "smoke check passed" in smoke.stdout
 
     records = [load(p) for p in (devnet_dir / "pids").glob("*.json")]
-    assert {r.name for r in records if r} == {"kafka", "anvil"}
+    assert {r.name for r in records if r} == {"kafka", "anvil", "relay"}
     down = hydrogen("devnet", "down", "--dir", d)
-    assert "stopped 3 service(s)" in down.stdout  # kafka, anvil, postgres (the store is a folder)
+    # kafka, anvil, postgres and the relay (the object store is a folder)
+    assert "stopped 4 service(s)" in down.stdout
     assert not any(r.is_running() for r in records if r)
     assert _our_processes(devnet_dir) == []
 
