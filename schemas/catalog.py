@@ -134,6 +134,7 @@ NODES_SNAPSHOTS = Topic(
     partitions=NODE_PARTITIONS,
     cleanup=Cleanup.COMPACT,
     retention_ms=FOREVER,
+    values=("NodeSnapshot",),
 )
 TASKS_HISTORY = Topic(
     "tasks.history",
@@ -164,8 +165,9 @@ CHAIN_TX_JOURNAL = Topic(
     retention_ms=FOREVER,
     values=("SignerJournal",),
 )
-# Internal topics of the streams app (faust). Both live on the task partitions, so the node
-# saga's table (keyed by task) sees them beside chain.task-events and inference.results.
+# Internal topics of the streams app (faust). The first two live on the task partitions, so the
+# node saga's table (keyed by task) sees them beside chain.task-events and inference.results;
+# streams.node-facts lives on the node partitions, beside chain.node-events.
 STREAMS_TX_OUTCOMES_BY_TASK = Topic(
     "streams.tx-outcomes-by-task",
     key="task id",
@@ -186,6 +188,18 @@ STREAMS_TICKS = Topic(
     partitions=TASK_PARTITIONS,
     retention_ms=DAY_MS,
     values=("StreamTick",),
+)
+STREAMS_NODE_FACTS = Topic(
+    "streams.node-facts",
+    key="node address",
+    description=(
+        "chain.task-events messages that say something about nodes (NodeSelected, "
+        "TaskCompleted, NodePenalized, and the LogRetracted of one), copied as they are and "
+        "keyed by each node they name, so each reaches the partition of chain.node-events that "
+        "holds its node. Header `hydrogen-app`: the streams app that copied it (only that app "
+        "folds it)."
+    ),
+    partitions=NODE_PARTITIONS,
 )
 OPS_SMOKE = Topic(
     "ops.smoke",
@@ -210,6 +224,7 @@ _PRIMARY: tuple[Topic, ...] = (
     CHAIN_TX_JOURNAL,
     STREAMS_TX_OUTCOMES_BY_TASK,
     STREAMS_TICKS,
+    STREAMS_NODE_FACTS,
 )
 _WITH_DLQ = (
     CHAIN_TASK_EVENTS,
@@ -219,6 +234,7 @@ _WITH_DLQ = (
     CHAIN_TX_OUTCOMES,  # the streams' outcome router rejects what it cannot decode
     INFERENCE_JOBS,
     INFERENCE_RESULTS,
+    STREAMS_NODE_FACTS,  # the node projection rejects a fact its node's state refuses
 )
 
 TOPICS: tuple[Topic, ...] = (*_PRIMARY, *(t.dlq for t in _WITH_DLQ), OPS_SMOKE)

@@ -1,13 +1,30 @@
 """The faust agents: decode -> table -> domain -> encode -> send, and nothing else.
 
     task_projection  chain.task-events -> table `tasks` (TaskState) -> tasks.snapshots, and
-                     tasks.history when the status changed
+                     tasks.history when the status changed; the retraction of a task event
+                     that said something about nodes -> streams.node-facts, to those nodes
     outcome_router   chain.tx-outcomes (keyed by request id) -> streams.tx-outcomes-by-task
                      (keyed by the task id inside the request id)
+    node_fact_router chain.task-events that say something about nodes (`node_facts`) ->
+                     streams.node-facts, the message as it is, keyed by each node it names
+    node_projection  chain.node-events and streams.node-facts -> table `nodes` (NodeState)
+                     -> nodes.snapshots
     node_saga        chain.task-events, inference.results, streams.tx-outcomes-by-task and
                      streams.ticks -> table `sagas` (our nodes' saga and the deadline keeper of
                      each task) -> inference.jobs, chain.tx-requests
     tick (timer)     writes the time to each streams.ticks partition this worker owns
+
+Node facts. A node's read model folds its registry events (chain.node-events, keyed by node)
+and what task events imply about it (chain.task-events, keyed by task), so the router copies
+those task events to streams.node-facts, keyed by node and co-partitioned with
+chain.node-events, where the node projection's table sees them. A retraction names an event,
+not its nodes: only the task's state from before the retraction knows them, so the task
+projection routes it, and a node may see a retraction before the fact it retracts
+(`streams.domain.node` remembers it and drops the fact). Each copy carries the id of the app
+that routed it (header `hydrogen-app`), and the node projection folds only its own app's
+copies: a second app on the same topics (a rebuild beside the live one) copies every fact
+again, and a node drops a copy by event id only while the fact is among its recent inputs
+(`node.RECENT_LIMIT`), so another app's copies would be counted twice.
 
 An agent that raises has its message acked and lost, so each message is handled inside one
 `try`: whatever goes wrong (an undecodable value, a record the domain rejects) is sent whole,
@@ -21,19 +38,21 @@ finds the change already applied and asks for nothing, so the output would be lo
 0.15's "exactly_once" sends outputs and changelogs outside its transaction.)
 
 So when a worker has recovered a table (at start, and after each rebalance), it sends again
-what the recovered state implies for the tasks of its partitions that changed within
-`resend_window_ms` of now: for the projection, the task's snapshot and its status changes; for
-the saga, every command asked and not yet answered (`saga.outstanding`,
-`deadline.outstanding`). Offsets are committed only after faust flushes the producer, so an
-output older than the last commit was delivered; the window (minutes) is far longer than the
-commit interval (seconds). The copies carry the ids of the first sends, and every consumer
+what the recovered state implies for the tasks (and nodes) of its partitions that changed
+within `resend_window_ms` of now: for the projection, the task's snapshot, its status changes
+and the retractions it routed to nodes; for the node projection, the node's snapshot; for the
+saga, every command asked and not yet answered (`saga.outstanding`, `deadline.outstanding`).
+Offsets are committed only after faust flushes the producer, so an output older than the last
+commit was delivered; the window (minutes) is far longer than the commit interval (seconds). The copies carry the ids of the first sends, and every consumer
 drops a copy by id: the submitter by request id, the GPU consumers by job id, readers of
-tasks.history by event id; a snapshot is the same value again on a compacted topic.
+tasks.history by event id, the node projection by event id; a snapshot is the same value
+again on a compacted topic. The node fact router holds no table, so it has nothing to resend:
+what it routed before a crash is routed again from the uncommitted offsets.
 
 Table writes happen one event at a time (never inside `stream.take()`): faust writes a table
 change to the changelog partition of the *current* event, and a batch may span partitions.
-Outputs are still batched, by the producer (`producer_linger`); the router, which holds no
-table, reads in batches.
+Outputs are still batched, by the producer (`producer_linger`); the routers, which hold no
+table, read in batches.
 """
 
 from __future__ import annotations
@@ -49,41 +68,50 @@ from faust.types import EventT, StreamT, TableT
 from schemas.codec import Codec
 from streams.agents_records import (
     ParkedResult,
+    ProjectedNode,
     ProjectedTask,
     TaskEntry,
     dead_letter,
     inference_job,
     inference_result,
+    node_snapshot,
     status_changed,
     status_history,
     table_key,
     task_snapshot,
 )
 from streams.domain import deadline, saga
+from streams.domain import node as node_model
 from streams.domain import task as task_model
 from streams.domain.commands import Command, RequestTx, RunInference, task_of_request
 from streams.domain.deadline import KeeperConfig, KeeperState, TaskDeadline
 from streams.domain.errors import DomainError, UnknownRecord
-from streams.domain.events import ChainEvent, LogRetracted, parse
+from streams.domain.events import ChainEvent, LogRetracted, NodeEvent, TaskEvent, parse
 from streams.domain.inputs import InferenceResult, Tick, TxOutcome
+from streams.domain.node import NodeInput, NodeState, node_facts, node_retractions
 from streams.domain.saga import SagaConfig, SagaState
+from streams.projection import fact_nodes
 
 log = logging.getLogger(__name__)
 
 Event = EventT[Any]
+APP_HEADER = "hydrogen-app"  # on streams.node-facts: the id of the app that routed the fact
 
 
 @dataclass(frozen=True)
 class Topics:
     task_events: faust.TopicT
+    node_events: faust.TopicT
     inference_results: faust.TopicT
     tx_outcomes: faust.TopicT
     outcomes_by_task: faust.TopicT
     ticks: faust.TopicT
+    node_facts: faust.TopicT
     inference_jobs: faust.TopicT
     tx_requests: faust.TopicT
     snapshots: faust.TopicT
     history: faust.TopicT
+    node_snapshots: faust.TopicT
     dlq: dict[str, faust.TopicT]  # source topic name -> its .dlq
 
 
@@ -93,6 +121,7 @@ class Wiring:
     topics: Topics
     tasks: TableT[str, Any]  # "chain:task" -> ProjectedTask
     sagas: TableT[str, Any]  # "chain:task" -> TaskEntry
+    nodes: TableT[str, Any]  # "chain:address" -> ProjectedNode
     codec: Codec
     saga_config: SagaConfig
     keeper_config: KeeperConfig
@@ -109,11 +138,15 @@ def _where(event: Event) -> str:
     return f"topic={m.topic} partition={m.partition} offset={m.offset}"
 
 
-def _task_id_of(event: Event) -> str:
+def _key_of(event: Event, what: str) -> str:
     key = event.message.key
     if not key:
-        raise ValueError(f"a message without a task id key at {_where(event)}")
+        raise ValueError(f"a message without a {what} key at {_where(event)}")
     return bytes(key).decode()
+
+
+def _task_id_of(event: Event) -> str:
+    return _key_of(event, "task id")
 
 
 def _chain_event(w: Wiring, event: Event) -> tuple[str, ChainEvent]:
@@ -187,6 +220,7 @@ async def _send_commands(w: Wiring, commands: list[Command], now: int) -> None:
 def register_agents(w: Wiring, tick_seconds: float) -> None:
     """Define the agents and the timer on `w.app` (faust needs the app to define them)."""
     app, topics = w.app, w.topics
+    _register_node_agents(w)
 
     @app.agent(topics.task_events, name="task_projection")
     async def task_projection(stream: StreamT[Any]) -> None:
@@ -244,6 +278,44 @@ def register_agents(w: Wiring, tick_seconds: float) -> None:
                 await topics.ticks.send(value=value, partition=tp.partition)
 
 
+def _register_node_agents(w: Wiring) -> None:
+    """The node fact router and the node projection (see "Node facts")."""
+    app, topics = w.app, w.topics
+
+    @app.agent(topics.task_events, name="node_fact_router")
+    async def node_fact_router(stream: StreamT[Any]) -> None:
+        assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
+        async for batch in stream.take_events(500, within=0.05):
+            for event in batch:
+                try:
+                    await _route_facts(w, event)
+                except UnknownRecord as exc:
+                    _not_ours(event, exc)
+                except Exception as exc:
+                    await _dead_letter(w, event, "node_fact_router", exc)
+
+    node_sources = app.topic(
+        topics.node_events.get_topic_name(),
+        topics.node_facts.get_topic_name(),
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+    @app.agent(node_sources, name="node_projection")
+    async def node_projection(stream: StreamT[Any]) -> None:
+        async for event in stream.events():
+            try:
+                await _project_node(w, event)
+            except UnknownRecord as exc:
+                _not_ours(event, exc)
+            except Exception as exc:
+                await _dead_letter(w, event, "node_projection", exc)
+
+    @w.nodes.on_recover
+    async def nodes_recovered() -> None:
+        await resend_nodes(w)
+
+
 async def _project(w: Wiring, event: Event) -> None:
     key, item = _chain_event(w, event)
     entry = w.tasks.get(key)
@@ -258,13 +330,91 @@ async def _project(w: Wiring, event: Event) -> None:
     if change is not None:
         history = w.codec.encode("TaskStatusChanged", change)
         await w.topics.history.send(key=task_key, value=history)
+    routed = await _route_retraction(w, event, before, item)
     # after its outputs: see "Order" in the module docstring
-    w.tasks[key] = ProjectedTask(after, event.message.partition, now_ms())
+    earlier = entry.node_retractions if entry is not None else ()
+    w.tasks[key] = ProjectedTask(after, event.message.partition, now_ms(), (*earlier, *routed))
     if change is not None:
         log.info(
             "task_id=%s %s -> %s %s",
             after.task_id, change["from_status"], change["to_status"], _where(event),
         )  # fmt: skip
+
+
+async def _send_fact(w: Wiring, node: str, value: bytes) -> None:
+    headers = {APP_HEADER: str(w.app.conf.id).encode()}
+    await w.topics.node_facts.send(key=node.encode(), value=value, headers=headers)
+
+
+async def _route_retraction(
+    w: Wiring, event: Event, before: task_model.TaskState, item: ChainEvent
+) -> tuple[tuple[str, bytes], ...]:
+    """Send a retraction to the nodes that the retracted event's facts went to."""
+    if not isinstance(item, LogRetracted):
+        return ()
+    value = bytes(event.value)
+    nodes = dict.fromkeys(node for node, _ in node_retractions(before, item))
+    for node in nodes:
+        await _send_fact(w, node, value)
+    return tuple((node, value) for node in nodes)
+
+
+async def _route_facts(w: Wiring, event: Event) -> None:
+    _, item = _chain_event(w, event)
+    if not isinstance(item, TaskEvent):
+        return  # a LogRetracted: the task projection routes it (see "Node facts")
+    for node in fact_nodes(item):
+        await _send_fact(w, node, bytes(event.value))
+
+
+def _routed_here(w: Wiring, event: Event) -> bool:
+    """Whether a streams.node-facts message was routed by this app (see "Node facts")."""
+    return event.headers.get(APP_HEADER) == str(w.app.conf.id).encode()
+
+
+def _node_inputs(
+    w: Wiring, event: Event, address: str
+) -> tuple[int, list[NodeInput | LogRetracted]]:
+    """(chain id, what the node's state folds) of a chain.node-events or streams.node-facts
+    message keyed by `address`."""
+    name, record = w.codec.decode(bytes(event.value))
+    item = parse(name, record)
+    if isinstance(item, LogRetracted):
+        return item.chain_id, [item]
+    if event.message.topic == w.topics.node_facts.get_topic_name():
+        facts = node_facts(item) if isinstance(item, TaskEvent) else ()
+        mine: list[NodeInput | LogRetracted] = [f for f in facts if f.node == address]
+        if not mine:
+            raise DomainError(
+                f"{name} {item.meta.event_id} says nothing about node {address!r} (the message key)"
+            )
+        return item.meta.chain_id, mine
+    if not isinstance(item, NodeEvent) or item.node != address:
+        raise DomainError(
+            f"{name} {item.meta.event_id} is not an event of node {address!r} (the message key)"
+        )
+    return item.meta.chain_id, [item]
+
+
+async def _project_node(w: Wiring, event: Event) -> None:
+    m = event.message
+    if m.topic == w.topics.node_facts.get_topic_name() and not _routed_here(w, event):
+        return  # another app's copy: that app folds it
+    address = _key_of(event, "node address")
+    chain_id, inputs = _node_inputs(w, event, address)
+    key = table_key(chain_id, address)
+    entry = w.nodes.get(key)
+    before = entry.state if entry is not None else NodeState(address)
+    after = before
+    for item in inputs:
+        after = node_model.evolve(after, item)
+    if after == before:
+        return  # a redelivery
+    if after.version != before.version:  # not only a retraction remembered for later
+        snapshot = w.codec.encode("NodeSnapshot", node_snapshot(chain_id, after))
+        await w.topics.node_snapshots.send(key=address.encode(), value=snapshot)
+    # after its outputs: see "Order" in the module docstring
+    w.nodes[key] = ProjectedNode(after, m.partition, now_ms())
 
 
 async def _route_outcome(w: Wiring, event: Event) -> None:
@@ -382,10 +532,10 @@ async def _tick(w: Wiring, event: Event, now: int) -> None:
             w.sagas[key] = replace(entry, keeper=keeper, changed_at_ms=now)
 
 
-def _owned_partitions(w: Wiring) -> set[int]:
-    """Partitions of chain.task-events assigned to this worker (the tables' partitions)."""
-    source = w.topics.task_events.get_topic_name()
-    return {tp.partition for tp in w.app.consumer.assignment() if tp.topic == source}
+def _owned_partitions(w: Wiring, source: faust.TopicT) -> set[int]:
+    """Partitions of `source` assigned to this worker (those of the tables it feeds)."""
+    name = source.get_topic_name()
+    return {tp.partition for tp in w.app.consumer.assignment() if tp.topic == name}
 
 
 def _recent(w: Wiring, changed_at_ms: int, now: int, owned: set[int], partition: int) -> bool:
@@ -393,8 +543,9 @@ def _recent(w: Wiring, changed_at_ms: int, now: int, owned: set[int], partition:
 
 
 async def resend_projection(w: Wiring) -> None:
-    """After recovery: snapshots and status changes of recently changed tasks, again."""
-    now, owned, sent = now_ms(), _owned_partitions(w), 0
+    """After recovery: snapshots, status changes and routed retractions of recently changed
+    tasks, again."""
+    now, owned, sent = now_ms(), _owned_partitions(w, w.topics.task_events), 0
     for entry in list(w.tasks.values()):
         if not _recent(w, entry.changed_at_ms, now, owned, entry.partition):
             continue
@@ -405,13 +556,30 @@ async def resend_projection(w: Wiring) -> None:
         for change in status_history(task):
             history = w.codec.encode("TaskStatusChanged", change)
             await w.topics.history.send(key=key, value=history)
+        for node, value in entry.node_retractions:
+            await _send_fact(w, node, value)
         sent += 1
     log.info("recovered table tasks: resent the outputs of %d recently changed tasks", sent)
 
 
+async def resend_nodes(w: Wiring) -> None:
+    """After recovery: snapshots of recently changed nodes, again."""
+    now, owned, sent = now_ms(), _owned_partitions(w, w.topics.node_events), 0
+    for entry in list(w.nodes.values()):
+        state: NodeState = entry.state
+        if state.chain_id is None or not _recent(
+            w, entry.changed_at_ms, now, owned, entry.partition
+        ):
+            continue  # no chain id: only retractions remembered, nothing to show
+        snapshot = w.codec.encode("NodeSnapshot", node_snapshot(state.chain_id, state))
+        await w.topics.node_snapshots.send(key=state.address.encode(), value=snapshot)
+        sent += 1
+    log.info("recovered table nodes: resent the snapshots of %d recently changed nodes", sent)
+
+
 async def resend_commands(w: Wiring) -> None:
     """After recovery: every command of a recently changed task that is still unanswered."""
-    now, owned, sent = now_ms(), _owned_partitions(w), 0
+    now, owned, sent = now_ms(), _owned_partitions(w, w.topics.task_events), 0
     for entry in list(w.sagas.values()):
         if not _recent(w, entry.changed_at_ms, now, owned, entry.partition):
             continue

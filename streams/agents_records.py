@@ -1,7 +1,7 @@
 """What the agents put on topics and in tables, apart from the agents themselves.
 
-- Avro records out of domain values: TaskSnapshot, TaskStatusChanged, InferenceJob, TxRequest,
-  DeadLetter; and the domain InferenceResult out of its Avro record.
+- Avro records out of domain values: TaskSnapshot, NodeSnapshot, TaskStatusChanged,
+  InferenceJob, TxRequest, DeadLetter; and the domain InferenceResult out of its Avro record.
 - `StateCodec`, the faust codec of the table values (registered as "hydrogen_state").
 
 Table values are pickled frozen dataclasses of `streams.domain`. Pickle round-trips them
@@ -27,10 +27,12 @@ from schemas.dead_letter import dead_letter_record
 from streams.domain.commands import RunInference
 from streams.domain.deadline import KeeperState
 from streams.domain.inputs import InferenceResult, derive_nonce
+from streams.domain.node import NodeState
 from streams.domain.protocol import TaskStatus
 from streams.domain.saga import SagaState
 from streams.domain.task import TaskState
 from streams.domain.task import evolve as evolve_task
+from streams.projection import label
 
 STATE_CODEC = "hydrogen_state"
 _SAFE_BUILTINS = frozenset({"tuple", "frozenset", "set", "list", "dict", "bytes", "int", "str"})
@@ -91,16 +93,32 @@ class TaskEntry:
 @dataclass(frozen=True)
 class ProjectedTask:
     """One task in the projection table: its read model, its partition and when it last
-    changed (the worker's clock), for the same reasons as `TaskEntry`."""
+    changed (the worker's clock), for the same reasons as `TaskEntry`.
+
+    `node_retractions` are the (node address, LogRetracted message) pairs the projection sent
+    to streams.node-facts for this task: which nodes a retracted event concerned is known only
+    from the state before the retraction, so a resend after recovery takes them from here."""
 
     state: TaskState
     partition: int
     changed_at_ms: int = 0
+    node_retractions: tuple[tuple[str, bytes], ...] = ()
 
 
-def table_key(chain_id: int, task_id: str) -> str:
-    """Tables hold tasks of every chain: the message key (the task id) is not enough."""
-    return f"{chain_id}:{task_id}"
+@dataclass(frozen=True)
+class ProjectedNode:
+    """One node in the node projection table: its read model, its partition (of
+    chain.node-events) and when it last changed (the worker's clock), as `ProjectedTask`."""
+
+    state: NodeState
+    partition: int
+    changed_at_ms: int = 0
+
+
+def table_key(chain_id: int, subject: str) -> str:
+    """Tables hold tasks (and nodes) of every chain: the message key, a task id or a node
+    address, is not enough."""
+    return f"{chain_id}:{subject}"
 
 
 def _ms(seconds: int | None) -> int | None:
@@ -147,6 +165,35 @@ def task_snapshot(task: TaskState) -> dict[str, Any]:
         "version": task.version,
         "last_event_id": task.history[-1].meta.event_id if task.history else None,
         "block_number": None if task.position is None else task.position[0],
+    }
+
+
+def node_snapshot(chain_id: int, node: NodeState) -> dict[str, Any]:
+    """The NodeSnapshot record of a node's state; the same fields as the projector's `nodes`
+    row (`streams.projection.node_row`). `chain_id` is the table key's: a node that has seen
+    only a retraction has none of its own yet."""
+    last = node.recent[-1].meta.event_id if node.recent else None
+    return {
+        "chain_id": chain_id,
+        "address": node.address,
+        "status": label(node.status),
+        "stake_wei": str(node.stake),
+        "gpu_name": node.gpu_name,
+        "vram": node.vram,
+        "tier": node.tier,
+        "model_ids": list(node.model_ids),
+        "current_task": node.current_task,
+        "tasks": node.tasks,
+        "successes": node.successes,
+        "slashes": node.slashes,
+        "timeouts": node.timeouts,
+        "deliveries": node.deliveries,
+        "earned_wei": str(node.earned),
+        "fined_wei": str(node.fined),
+        "joined_at": node.joined_at,
+        "updated_at": node.updated_at,
+        "version": node.version,
+        "last_event_id": last,
     }
 
 

@@ -2,10 +2,12 @@
 
 Topics come from the catalog (`schemas.catalog`), with its partition counts; faust declares
 (creates) nothing: `topic_allow_declare=False`. The catalog topics exist because deployments
-create them (`hydrogen topics create`, `hydrogen devnet up`); the two tables' changelog topics
+create them (`hydrogen topics create`, `hydrogen devnet up`); the tables' changelog topics
 are named after the app id (`<app id>-<table>-changelog`), so they cannot be in the catalog:
-`changelog_topics(settings)` gives them as catalog `Topic`s (compacted, the task partition
-count) and the worker's entry point creates them, and checks existing ones, before it starts.
+`changelog_topics(settings)` gives them as catalog `Topic`s (compacted, each with the partition
+count of the topics its table is keyed like: the task tables have the task partitions, `nodes`
+the node partitions) and the worker's entry point creates them, and checks existing ones,
+before it starts.
 
 Values travel as raw bytes (`value_serializer="raw"`) and are encoded and decoded with our
 Avro codec in the agents. Tables are in memory (`store="memory://"`) and are rebuilt from
@@ -17,12 +19,16 @@ from __future__ import annotations
 import faust
 
 from schemas.catalog import (
+    CHAIN_NODE_EVENTS,
     CHAIN_TASK_EVENTS,
     CHAIN_TX_OUTCOMES,
     CHAIN_TX_REQUESTS,
     FOREVER,
     INFERENCE_JOBS,
     INFERENCE_RESULTS,
+    NODE_PARTITIONS,
+    NODES_SNAPSHOTS,
+    STREAMS_NODE_FACTS,
     STREAMS_TICKS,
     STREAMS_TX_OUTCOMES_BY_TASK,
     TASK_PARTITIONS,
@@ -38,22 +44,44 @@ from streams.domain.deadline import KeeperConfig
 from streams.domain.saga import SagaConfig
 from streams.settings import StreamsSettings
 
-TABLES = ("tasks", "sagas")
-_DLQ_SOURCES = (CHAIN_TASK_EVENTS, INFERENCE_RESULTS, CHAIN_TX_OUTCOMES)
+# Table name -> (what its key holds, its partition count): a table is co-partitioned with the
+# topics it is fed from, and so is its changelog.
+TABLES = {
+    "tasks": ("chain id:task id", TASK_PARTITIONS),
+    "sagas": ("chain id:task id", TASK_PARTITIONS),
+    "nodes": ("chain id:node address", NODE_PARTITIONS),
+}
+# What the agents consume, in the worker's consumer group.
+SOURCE_TOPICS = (
+    CHAIN_TASK_EVENTS,
+    CHAIN_NODE_EVENTS,
+    INFERENCE_RESULTS,
+    CHAIN_TX_OUTCOMES,
+    STREAMS_TX_OUTCOMES_BY_TASK,
+    STREAMS_TICKS,
+    STREAMS_NODE_FACTS,
+)
+_DLQ_SOURCES = (
+    CHAIN_TASK_EVENTS,
+    CHAIN_NODE_EVENTS,
+    INFERENCE_RESULTS,
+    CHAIN_TX_OUTCOMES,
+    STREAMS_NODE_FACTS,
+)
 
 
 def changelog_topics(settings: StreamsSettings) -> list[Topic]:
-    """The tables' changelog topics, co-partitioned with chain.task-events."""
+    """The tables' changelog topics, each co-partitioned with its table's sources."""
     return [
         Topic(
             f"{settings.app_id}-{table}-changelog",
-            key="table key (chain id:task id)",
+            key=f"table key ({key})",
             description=f"Changelog of the streams table {table!r} of app {settings.app_id}.",
-            partitions=TASK_PARTITIONS,
+            partitions=partitions,
             cleanup=Cleanup.COMPACT,
             retention_ms=FOREVER,
         )
-        for table in TABLES
+        for table, (key, partitions) in TABLES.items()
     ]
 
 
@@ -98,14 +126,17 @@ def create_app(settings: StreamsSettings) -> faust.App:
     )
     topics = Topics(
         task_events=_topic(app, CHAIN_TASK_EVENTS),
+        node_events=_topic(app, CHAIN_NODE_EVENTS),
         inference_results=_topic(app, INFERENCE_RESULTS),
         tx_outcomes=_topic(app, CHAIN_TX_OUTCOMES),
         outcomes_by_task=_topic(app, STREAMS_TX_OUTCOMES_BY_TASK),
         ticks=_topic(app, STREAMS_TICKS),
+        node_facts=_topic(app, STREAMS_NODE_FACTS),
         inference_jobs=_topic(app, INFERENCE_JOBS),
         tx_requests=_topic(app, CHAIN_TX_REQUESTS),
         snapshots=_topic(app, TASKS_SNAPSHOTS),
         history=_topic(app, TASKS_HISTORY),
+        node_snapshots=_topic(app, NODES_SNAPSHOTS),
         dlq={t.name: _topic(app, t.dlq) for t in _DLQ_SOURCES},
     )
     tables = {}
@@ -113,7 +144,7 @@ def create_app(settings: StreamsSettings) -> faust.App:
         # faust would derive the changelog's serializers from key_type / value_type (json).
         table = app.Table(
             name,
-            partitions=TASK_PARTITIONS,
+            partitions=changelog.partitions,
             changelog_topic=app.topic(
                 changelog.name,
                 partitions=changelog.partitions,
@@ -132,6 +163,7 @@ def create_app(settings: StreamsSettings) -> faust.App:
         topics=topics,
         tasks=tables["tasks"],
         sagas=tables["sagas"],
+        nodes=tables["nodes"],
         codec=Codec(),
         saga_config=SagaConfig(nodes=frozenset(settings.node_addresses)),
         keeper_config=KeeperConfig(signer=settings.keeper_address),

@@ -21,8 +21,10 @@ Reorganizations. A node's history is unbounded, so the state keeps only its last
 RECENT_LIMIT inputs (`recent`) on top of a `base` state that folds everything older. A
 retraction of a kept input folds `base` + the remaining inputs again (versions still grow by
 one); a retraction older than what is kept raises RetractionTooDeep and the node must be
-rebuilt from the topics. Reorgs reach a few blocks back and a node sees a handful of events
-per task, so RECENT_LIMIT inputs reach far past any reorg the ingest window allows.
+rebuilt from the topics. A retraction of an input not applied yet is remembered and the input
+dropped when it comes: the faust layer routes a fact and its retraction by different agents,
+so the retraction may come first. Reorgs reach a few blocks back and a node sees a handful of
+events per task, so RECENT_LIMIT inputs reach far past any reorg the ingest window allows.
 """
 
 from __future__ import annotations
@@ -188,6 +190,8 @@ def already_applied(state: NodeState, event: NodeInput) -> bool:
 
 def _retract(state: NodeState, retraction: LogRetracted) -> NodeState:
     target = (retraction.event_id, retraction.block_hash)
+    if target in state.retracted:
+        return state  # a redelivery
     keep = tuple(e for e in state.recent if (e.meta.event_id, e.meta.block_hash) != target)
     if len(keep) == len(state.recent):
         oldest = min((e.meta.block_number for e in state.recent), default=None)
@@ -197,7 +201,9 @@ def _retract(state: NodeState, retraction: LogRetracted) -> NodeState:
                 f" {retraction.block_number}) may be among the inputs folded into the base;"
                 f" rebuild the node from its topics"
             )
-        return state
+        # Not applied yet: a fact and its retraction may come by different routes, the
+        # retraction first. Remembered, so that the fact is dropped when it comes.
+        return replace(state, retracted=(*state.retracted, target))
     rebuilt = state.base or NodeState(state.address)
     for event in keep:
         rebuilt = _apply(rebuilt, event)

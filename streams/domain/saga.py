@@ -114,12 +114,15 @@ class SagaState:
 def step(
     state: SagaState, item: SagaInput, now_ms: int, config: SagaConfig
 ) -> tuple[SagaState, list[Command]]:
-    """decide, then evolve by the input and by each command: what a faust agent does."""
-    commands = decide(state, item, now_ms, config)
-    state = evolve(state, item)
+    """decide, then evolve by the input and by each command: what a faust agent does.
+
+    The same as `decide` then `evolve`, with the input folded once rather than twice (the
+    fold is most of the cost of a step)."""
+    after = evolve(state, item)
+    commands = [] if after == state or after.done else _due(after, now_ms, config)
     for command in commands:
-        state = evolve(state, command)
-    return state, commands
+        after = evolve(after, command)
+    return after, commands
 
 
 def decide(state: SagaState, item: SagaInput, now_ms: int, config: SagaConfig) -> list[Command]:

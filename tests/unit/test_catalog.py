@@ -4,6 +4,7 @@ import pytest
 
 from schemas.catalog import (
     FOREVER,
+    NODE_PARTITIONS,
     TASK_PARTITIONS,
     TOPICS,
     Cleanup,
@@ -22,6 +23,13 @@ def test_topics_keyed_by_task_id_are_co_partitioned() -> None:
     # faust tables join these topics by task id: they need one partition count.
     counts = {t.name: t.partitions for t in TOPICS if t.key == "task id"}
     assert set(counts.values()) == {TASK_PARTITIONS}, counts
+
+
+def test_topics_keyed_by_node_address_are_co_partitioned() -> None:
+    # The node projection's table joins chain.node-events and streams.node-facts by node.
+    counts = {t.name: t.partitions for t in TOPICS if t.key == "node address"}
+    assert {"chain.node-events", "streams.node-facts", "nodes.snapshots"} <= set(counts)
+    assert set(counts.values()) == {NODE_PARTITIONS}, counts
 
 
 def test_every_dlq_mirrors_its_source_and_keeps_records_forever() -> None:

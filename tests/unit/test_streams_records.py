@@ -10,24 +10,31 @@ import pytest
 from pydantic import ValidationError
 from test_domain_records import NODES, Chain
 
+from schemas.catalog import NODE_PARTITIONS, TASK_PARTITIONS
 from schemas.codec import Codec
 from streams.agents_records import (
     ParkedResult,
+    ProjectedNode,
     ProjectedTask,
     StateCodec,
     TaskEntry,
     inference_job,
+    node_snapshot,
     status_changed,
     status_history,
     task_snapshot,
 )
+from streams.app import changelog_topics
+from streams.domain import node as node_model
 from streams.domain.commands import RunInference
 from streams.domain.deadline import KeeperState, Watch
 from streams.domain.inputs import InferenceResult
-from streams.domain.protocol import Fault, TaskStatus, TaskType
+from streams.domain.node import NodeState, node_facts, node_retractions
+from streams.domain.protocol import Fault, NodeStatus, TaskStatus, TaskType
 from streams.domain.saga import SagaState
 from streams.domain.task import Member, PhaseTimes, TaskState
 from streams.domain.task import evolve as evolve_task
+from streams.domain.task import replay as task_model_replay
 from streams.settings import StreamsSettings
 
 NODE = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
@@ -63,6 +70,83 @@ def test_table_state_round_trips_through_the_state_codec() -> None:
     assert state_codec.loads(state_codec.dumps(entry)) == entry
     projected = ProjectedTask(_running_task(), partition=4, changed_at_ms=1_700_000_000_000)
     assert state_codec.loads(state_codec.dumps(projected)) == projected
+
+
+def _busy_node() -> NodeState:
+    chain = Chain()
+    state = node_model.replay(
+        NODES[0],
+        [chain.event("NodeJoined"), chain.event("NodeStatusChanged")],  # type: ignore[list-item]
+    )
+    busy = chain.mine().event("NodeStatusChanged", task_id="9", **{"from": 1, "to": 4})
+    state = node_model.evolve(state, busy)  # type: ignore[arg-type]
+    selected = chain.task_event("NodeSelected", node=NODES[0], slot=0)
+    completed = chain.mine().task_event("TaskCompleted", payouts=["7", "5", "5"])
+    for event in (selected, completed):
+        for fact in node_facts(event):
+            if fact.node == NODES[0]:
+                state = node_model.evolve(state, fact)
+    return state
+
+
+def test_a_projected_node_round_trips_through_the_state_codec() -> None:
+    projected = ProjectedNode(_busy_node(), partition=2, changed_at_ms=1_700_000_000_000)
+    state_codec = StateCodec()
+    assert state_codec.loads(state_codec.dumps(projected)) == projected
+
+
+def test_a_node_snapshot_is_a_valid_node_snapshot_record() -> None:
+    state = _busy_node()
+    name, back = codec.decode(codec.encode("NodeSnapshot", node_snapshot(31337, state)))
+    assert (name, back["chain_id"], back["address"]) == ("NodeSnapshot", 31337, NODES[0])
+    assert (back["status"], back["current_task"]) == ("PendingPause", "9")
+    assert (back["tasks"], back["successes"], back["deliveries"]) == (1, 1, 1)
+    assert (back["stake_wei"], back["earned_wei"], back["fined_wei"]) == (str(10**18), "7", "0")
+    assert (back["gpu_name"], back["vram"], back["model_ids"]) == (
+        state.gpu_name,
+        state.vram,
+        list(state.model_ids),
+    )
+    assert back["joined_at"].timestamp() * 1000 == state.joined_at
+    assert back["updated_at"].timestamp() * 1000 == state.updated_at
+    assert (back["version"], back["last_event_id"]) == (5, state.recent[-1].meta.event_id)
+
+
+def test_a_node_that_saw_only_its_registry_events_has_no_task_counts() -> None:
+    chain = Chain()
+    state = node_model.replay(NODES[0], [chain.event("NodeJoined")])  # type: ignore[list-item]
+    record = codec.decode(codec.encode("NodeSnapshot", node_snapshot(31337, state)))[1]
+    assert (record["status"], record["tasks"], record["current_task"]) == ("None", 0, None)
+    assert state.status is NodeStatus.NONE  # NodeStatusChanged is the one source of status
+
+
+def test_a_retraction_routed_ahead_of_its_fact_drops_the_fact_when_it_comes() -> None:
+    """The router sends the fact, the task projection its retraction: either may come first."""
+    chain = Chain()
+    created = chain.task_event("TaskCreated")
+    selected = chain.task_event("NodeSelected", node=NODES[0], slot=0)
+    task = task_model_replay("1", [created, selected])
+    ((node, retraction),) = node_retractions(task, chain.retraction(selected))
+    state = node_model.evolve(NodeState(node), retraction)
+    assert state.version == 0  # nothing applied, nothing to show
+    (fact,) = node_facts(selected)
+    assert node_model.evolve(state, fact) is state
+    assert node_model.evolve(state, retraction) is state  # a resent retraction
+
+
+def test_each_table_changelog_has_the_partition_count_of_its_sources() -> None:
+    settings = StreamsSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        keeper_address=KEEPER,
+        nonce_secret="sixteen bytes at least",  # type: ignore[arg-type]
+        app_id="app",
+    )
+    counts = {t.name: t.partitions for t in changelog_topics(settings)}
+    assert counts == {
+        "app-tasks-changelog": TASK_PARTITIONS,
+        "app-sagas-changelog": TASK_PARTITIONS,
+        "app-nodes-changelog": NODE_PARTITIONS,
+    }
 
 
 def test_the_state_codec_refuses_to_unpickle_anything_but_domain_state() -> None:

@@ -9,7 +9,8 @@ node account is configured as ours, so whichever three nodes the contract select
 The tests follow one task through its life, in file order: the jobs asked for, a rejected
 result and an undecodable event sent to the dead-letter topics, then the commitments and the
 disclosures, which this test (playing the submitter) sends on chain, where the contract checks
-that each disclosure matches its commitment.
+that each disclosure matches its commitment; then the read models of the task and of the
+nodes that joined.
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ from schemas.catalog import (
     CHAIN_TX_REQUESTS,
     INFERENCE_JOBS,
     INFERENCE_RESULTS,
+    NODES_SNAPSHOTS,
     PARTITIONER,
     TASKS_HISTORY,
     TASKS_SNAPSHOTS,
 )
+from streams.domain.protocol import NodeStatus
+from streams.projection import label
 
 NODES = [devnet_account(Role.FIRST_NODE + i).address for i in range(4)]  # all ours
 DEPLOYER = devnet_account(Role.DEPLOYER).address
@@ -106,6 +110,7 @@ def tails(kafka_bootstrap: str) -> Iterator[dict[str, TopicTail]]:
         CHAIN_TX_REQUESTS.name,
         TASKS_SNAPSHOTS.name,
         TASKS_HISTORY.name,
+        NODES_SNAPSHOTS.name,
         CHAIN_TASK_EVENTS.dlq.name,
         INFERENCE_RESULTS.dlq.name,
     )
@@ -327,6 +332,44 @@ def test_snapshots_and_status_history_follow_the_task(
     assert latest["result"] == SD_RESULT
     versions = [r["version"] for r in ours(snapshots.seen, "TaskSnapshot")]
     assert versions == sorted(versions)
+
+
+def test_node_snapshots_show_each_joined_node_as_the_chain_has_it(
+    scenario: Scenario, worker: Worker, tails: dict[str, TopicTail]
+) -> None:
+    registry = scenario.driver.registry
+
+    def on_chain(node: str) -> dict[str, Any]:
+        status, _, vram, _, stake, _, gpu_name, _ = registry.functions.getNode(node).call()
+        return {
+            "status": label(NodeStatus(status)),
+            "stake_wei": str(stake),
+            "gpu_name": gpu_name,
+            "vram": vram,
+            "tasks": int(node in scenario.chosen),  # the validated task; nothing paid yet
+            "successes": 0,
+        }
+
+    want = {node: on_chain(node) for node in NODES}
+
+    def latest(seen: list) -> dict[str, dict[str, Any]]:
+        mine: dict[str, dict[str, Any]] = {}
+        for key, name, r in seen:
+            if name == "NodeSnapshot" and r["chain_id"] == scenario.chain_id:
+                assert key == r["address"].encode()
+                if r["version"] >= mine.get(r["address"], {"version": -1})["version"]:
+                    mine[r["address"]] = r
+        return mine
+
+    def shown(seen: list) -> dict[str, dict[str, Any]]:
+        return {node: {k: r[k] for k in want[node]} for node, r in latest(seen).items()}
+
+    snapshots = tails[NODES_SNAPSHOTS.name]
+    snapshots.wait_for(lambda seen: shown(seen) == want, worker, "node snapshots as on chain")
+    assert {want[node]["status"] for node in scenario.chosen} == {"Busy"}
+    for node, snapshot in latest(snapshots.seen).items():
+        assert snapshot["joined_at"] is not None
+        assert snapshot["current_task"] == (scenario.task_id if node in scenario.chosen else None)
 
 
 def test_the_keeper_expires_a_phase_once_its_deadline_has_passed(
