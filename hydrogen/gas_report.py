@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ TX_GAS = 3_000_000
 GAS_PRICE_WEI = 2 * 10**9
 NODE_VRAM_GB = 24
 SD = contracts.TaskTypeId.SD
+MODEL_IDS = ("base:sd15",)
 
 
 @dataclass
@@ -87,9 +88,15 @@ class ContractsDriver:
 
     # ---- scenario steps ----
 
-    def join(self, node: str, vram: int = NODE_VRAM_GB, stake: int | None = None) -> Any:
+    def join(
+        self,
+        node: str,
+        vram: int = NODE_VRAM_GB,
+        stake: int | None = None,
+        model_ids: Sequence[str] = MODEL_IDS,
+    ) -> Any:
         stake = self.registry.functions.minStake().call() if stake is None else stake
-        call = self.registry.functions.join("NVIDIA H100", vram, ["base:sd15"])
+        call = self.registry.functions.join("NVIDIA H100", vram, list(model_ids))
         return self.send(node, call, value=stake)
 
     def create_task(
@@ -99,8 +106,9 @@ class ContractsDriver:
         task_type: int = SD,
         min_vram: int = NODE_VRAM_GB,
         args_hash: bytes = b"\x11" * 32,
+        model_ids: Sequence[str] = MODEL_IDS,
     ) -> tuple[int, Any]:
-        call = self.manager.functions.createTask(task_type, args_hash, ["base:sd15"], min_vram)
+        call = self.manager.functions.createTask(task_type, args_hash, list(model_ids), min_vram)
         receipt = self.send(creator, call, value=fee)
         (created,) = self.manager.events.TaskCreated().process_receipt(receipt, errors=DISCARD)
         return created["args"]["taskId"], receipt

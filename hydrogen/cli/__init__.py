@@ -28,6 +28,9 @@ def cli(verbose: int) -> None:
     """
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if verbose < 2:
+        # httpx logs every request at INFO: a component polling its RPC would fill its log.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 cli.add_command(devnet)

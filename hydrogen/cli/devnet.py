@@ -18,6 +18,20 @@ from hydrogen.devnet.supervisor import Devnet
 from hydrogen.topics import describe_topics
 from schemas.catalog import TOPICS
 
+LOG_NAMES = [
+    "kafka",
+    "postgres",
+    "anvil",
+    "objectstore",
+    "relay",
+    "models",
+    "bridge-ingest",
+    "bridge-submit",
+    "events-project",
+    "streams-worker",
+    "inference",
+]
+
 dir_option = click.option(
     "--dir",
     "root",
@@ -37,7 +51,8 @@ def _fail(exc: Exception) -> click.ClickException:
 @click.group()
 def devnet() -> None:
     """A local network of real services on 127.0.0.1: Apache Kafka (KRaft), PostgreSQL,
-    anvil with the contracts deployed, and object storage (a folder, or SeaweedFS S3)."""
+    anvil with the contracts deployed, object storage (a folder, or SeaweedFS S3) and the
+    relay; with `up --network`, the bridge, streams and GPU consumer of N devnet nodes too."""
 
 
 @devnet.command()
@@ -47,16 +62,30 @@ def devnet() -> None:
     default=None,
     help="Store blobs in SeaweedFS's S3 gateway instead of a folder. Fixed at the first `up`.",
 )
-def up(root: Path, s3: bool | None) -> None:
+@click.option(
+    "--network",
+    is_flag=True,
+    help="Also run the network: bridge ingest and submit, the events projector, the streams "
+    "worker and the GPU consumer, with --nodes devnet nodes joined on chain. Kept for later `up`s.",
+)
+@click.option(
+    "--nodes",
+    type=int,
+    default=3,
+    show_default=True,
+    help="How many devnet nodes the network runs (with --network).",
+)
+def up(root: Path, s3: bool | None, network: bool, nodes: int) -> None:
     """Start every service that is not running and wait until all are healthy.
 
     Idempotent: run it again at any time. The first run fetches Kafka's jars (cached after),
     formats storage, creates the catalog's topics, applies the database migrations and deploys
-    the contracts (recorded in DIR/deployment.json).
+    the contracts (recorded in DIR/deployment.json). With --network, the first run also writes
+    the tiny models (DIR/models) and joins the nodes on chain, staking the minimum.
     """
     started = time.monotonic()
     try:
-        net = Devnet.open(root, s3=s3)
+        net = Devnet.open(root, s3=s3, nodes=nodes if network else None)
         statuses = net.up(progress=click.echo)
     except DevnetError as exc:
         raise _fail(exc) from exc
@@ -129,12 +158,13 @@ def status(root: Path, as_json: bool) -> None:
 
 
 def _print_services(statuses) -> None:  # type: ignore[no-untyped-def]
-    click.echo(f"{'SERVICE':<12} {'STATE':<9} {'PID':>7}  {'ADDRESS':<32} DETAIL")
+    width = max(12, *(len(s.name) for s in statuses))
+    click.echo(f"{'SERVICE':<{width}} {'STATE':<9} {'PID':>7}  {'ADDRESS':<32} DETAIL")
     for s in statuses:
         state = click.style("healthy", fg="green") if s.health.ok else click.style("DOWN", fg="red")
         pad = " " * (9 - len("healthy" if s.health.ok else "DOWN"))
         click.echo(
-            f"{s.name:<12} {state}{pad} {s.pid or '-':>7}  {s.address:<32} {s.health.detail}"
+            f"{s.name:<{width}} {state}{pad} {s.pid or '-':>7}  {s.address:<32} {s.health.detail}"
         )
 
 
@@ -171,7 +201,7 @@ def reset(root: Path, yes: bool) -> None:
 @click.argument(
     "service",
     required=False,
-    type=click.Choice(["kafka", "postgres", "anvil", "objectstore", "relay"]),
+    type=click.Choice(LOG_NAMES),
 )
 @click.option("-n", "--lines", default=40, show_default=True, help="How many lines of each log.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (one service).")

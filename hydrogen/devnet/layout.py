@@ -33,6 +33,7 @@ class Ports:
     weed_admin_grpc: int = 29646
     weed_s3_grpc: int = 28333
     relay: int = 18080
+    streams_web: int = 16066  # the streams worker's faust web server (`up --network`)
 
     @classmethod
     def free(cls) -> Ports:
@@ -55,14 +56,21 @@ class DevnetState:
 
     ports: Ports
     s3: bool
+    nodes: int = 0  # devnet nodes the network runs (`up --network`); 0: services only
 
     def to_json(self) -> str:
-        return json.dumps({"ports": asdict(self.ports), "s3": self.s3}, indent=1)
+        return json.dumps(
+            {"ports": asdict(self.ports), "s3": self.s3, "nodes": self.nodes}, indent=1
+        )
 
     @classmethod
     def from_json(cls, text: str) -> DevnetState:
         data = json.loads(text)
-        return cls(ports=Ports(**data["ports"]), s3=bool(data["s3"]))
+        # A state written before a field existed takes that field's default.
+        ports = Ports(
+            **{f.name: data["ports"][f.name] for f in fields(Ports) if f.name in data["ports"]}
+        )
+        return cls(ports=ports, s3=bool(data["s3"]), nodes=int(data.get("nodes", 0)))
 
 
 class Layout:
@@ -82,6 +90,14 @@ class Layout:
     @property
     def s3_credentials_file(self) -> Path:
         return self.root / "s3-credentials.json"
+
+    @property
+    def nonce_secret_file(self) -> Path:
+        return self.root / "streams-nonce-secret"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
 
     def log(self, service: str) -> Path:
         return self.root / "logs" / f"{service}.log"

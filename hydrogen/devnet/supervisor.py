@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hydrogen.devnet.anvil import Anvil
 from hydrogen.devnet.kafka import KafkaBroker
 from hydrogen.devnet.layout import DevnetState, Layout, Ports
+from hydrogen.devnet.network import (
+    Component,
+    NetworkEndpoints,
+    check_node_count,
+    ensure_tiny_models,
+    network_components,
+)
+from hydrogen.devnet.node_join import join_devnet_nodes
 from hydrogen.devnet.objectstore import FilesystemStore, SeaweedS3
 from hydrogen.devnet.postgres import ExternalPostgres, Postgres
 from hydrogen.devnet.relay import RelayProcess
@@ -53,6 +62,19 @@ class Devnet:
             self.anvil.address,
             self.objectstore,
         )
+        # Built even when the network is off, so that `down` stops what an earlier
+        # `up --network` started.
+        self.network: tuple[Component, ...] = network_components(
+            self.layout,
+            NetworkEndpoints(
+                kafka_bootstrap=self.kafka.address,
+                rpc_url=self.anvil.address,
+                pg_dsn=self.postgres.dsn,
+                relay_url=self.relay.address,
+                streams_web_port=state.ports.streams_web,
+            ),
+            max(state.nodes, 1),
+        )
 
     @classmethod
     def open(
@@ -62,16 +84,20 @@ class Devnet:
         s3: bool | None = None,
         ports: Ports | None = None,
         pg_dsn: str | None = None,
+        nodes: int | None = None,
     ) -> Devnet:
         """The devnet at `root`, with the ports and backends its first `up` chose.
 
         `s3` and `ports` only apply to a devnet that has never been started (or was reset):
-        changing them under running services would orphan those services.
+        changing them under running services would orphan those services. `nodes` turns the
+        network on (that many nodes) for this and later `up`s; None keeps what was saved.
         """
         layout = Layout(root)
         saved = layout.read_state()
+        if nodes is not None:
+            check_node_count(nodes)
         if saved is None:
-            state = DevnetState(ports=ports or Ports(), s3=bool(s3))
+            state = DevnetState(ports=ports or Ports(), s3=bool(s3), nodes=nodes or 0)
         else:
             if s3 is not None and s3 != saved.s3:
                 backend = "S3 (SeaweedFS)" if saved.s3 else "the filesystem"
@@ -81,6 +107,15 @@ class Devnet:
                 )
             state = saved
         pg_dsn = pg_dsn if pg_dsn is not None else os.environ.get("HYDROGEN_PG_DSN") or None
+        if saved is not None and nodes is not None and nodes != saved.nodes:
+            # The running worker and consumer hold the old node list; `up` would keep them.
+            running = [c.name for c in cls(root, saved, pg_dsn).network if c.is_running()]
+            if running:
+                raise DevnetError(
+                    f"the network runs {saved.nodes} nodes ({', '.join(running)} running); "
+                    f"run `hydrogen devnet down` before changing --nodes to {nodes}"
+                )
+            state = replace(saved, nodes=nodes)
         return cls(root, state, pg_dsn)
 
     @property
@@ -91,8 +126,13 @@ class Devnet:
     @property
     def apps(self) -> tuple[Service, ...]:
         """Our own components, started once the infrastructure is up and prepared (the relay
-        needs the migrated database and the deployment record)."""
-        return (self.relay,)
+        needs the migrated database and the deployment record); with the network on, the
+        bridge, the projector, the streams worker and the GPU consumer too."""
+        return (self.relay, *self.network) if self.state.nodes else (self.relay,)
+
+    @property
+    def _every_app(self) -> tuple[Service, ...]:
+        return (self.relay, *self.network)
 
     def up(self, progress: Callable[[str], None] = lambda _: None) -> list[ServiceStatus]:
         """Start what is not running, wait until every service is healthy, then prepare each
@@ -107,16 +147,31 @@ class Devnet:
             health = service.wait_healthy(START_TIMEOUT_S)
             service.prepare()
             progress(
-                f"{service.name:<12} ready in {time.monotonic() - started:4.1f}s  {health.detail}"
+                f"{service.name:<14} ready in {time.monotonic() - started:4.1f}s  {health.detail}"
             )
+        if self.state.nodes:
+            self._prepare_network(progress)
         for app in self.apps:
             started = time.monotonic()
             if not app.is_running():
                 progress(f"starting {app.name}")
                 app.start()
             health = app.wait_healthy(START_TIMEOUT_S)
-            progress(f"{app.name:<12} ready in {time.monotonic() - started:4.1f}s  {health.detail}")
+            progress(f"{app.name:<14} ready in {time.monotonic() - started:4.1f}s  {health.detail}")
         return self.status()
+
+    def _prepare_network(self, progress: Callable[[str], None]) -> None:
+        """What the network's components need before they start: the nodes' models on disk
+        and the nodes on chain."""
+        started = time.monotonic()
+        if ensure_tiny_models(self.layout):
+            progress(
+                f"{'models':<14} written in {time.monotonic() - started:4.1f}s  {self.layout.models_dir}"
+            )
+        deployment = json.loads(self.layout.deployment_file.read_text())
+        joined = join_devnet_nodes(self.anvil.web3(), deployment, self.state.nodes)
+        if joined:
+            progress(f"{'nodes':<14} joined {len(joined)} of {self.state.nodes} on chain")
 
     def app_status(self) -> list[ServiceStatus]:
         return [
@@ -143,7 +198,7 @@ class Devnet:
     def down(self, progress: Callable[[str], None] = lambda _: None) -> list[str]:
         """Stop the processes this devnet started, in reverse order; return their names."""
         stopped = []
-        for service in (*reversed(self.apps), *reversed(self.services)):
+        for service in (*reversed(self._every_app), *reversed(self.services)):
             if service.stop():
                 progress(f"stopped {service.name}")
                 stopped.append(service.name)
@@ -152,6 +207,6 @@ class Devnet:
     def reset(self) -> None:
         """Stop everything and delete the devnet's folder."""
         self.down()
-        if any(s.pid() for s in (*self.services, *self.apps)):
+        if any(s.pid() for s in (*self.services, *self._every_app)):
             raise DevnetError("a service is still running; not deleting its data")
         shutil.rmtree(self.layout.root, ignore_errors=True)
