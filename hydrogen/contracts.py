@@ -123,6 +123,8 @@ def deployment_record(w3: Web3, deployer: LocalAccount, rpc_url: str) -> dict[st
         "rpcUrl": rpc_url,
         "deployer": deployer.address,
         "compiler": next(iter(artifacts.values())).compiler,
+        # What was compiled: a record of older sources names other contracts or ABIs.
+        "sources": _sources_digest(),
         "contracts": {
             name: {
                 "address": d.address,
@@ -136,9 +138,13 @@ def deployment_record(w3: Web3, deployer: LocalAccount, rpc_url: str) -> dict[st
 
 
 def is_deployed(w3: Web3, record: dict[str, Any]) -> bool:
-    """Whether every contract of a deployment record has code on the chain `w3` talks to."""
-    return record.get("chainId") == w3.eth.chain_id and all(
-        w3.eth.get_code(c["address"]) for c in record["contracts"].values()
+    """Whether a deployment record describes the contracts as they are in contracts/src now,
+    and every one of them has code on the chain `w3` talks to. A devnet made before the
+    sources changed is deployed again rather than served with a stale record."""
+    return (
+        record.get("chainId") == w3.eth.chain_id
+        and record.get("sources") == _sources_digest()
+        and all(w3.eth.get_code(c["address"]) for c in record["contracts"].values())
     )
 
 

@@ -49,6 +49,11 @@ class Deployment:
     def load(cls, path: Path) -> Deployment:
         try:
             return cls(json.loads(path.read_text()))
+        except KeyError as exc:
+            raise ValueError(
+                f"deployment file {path} has no {exc.args[0]!r}: it describes other contracts;"
+                " deploy again (`hydrogen devnet up` redeploys a stale devnet)"
+            ) from exc
         except FileNotFoundError:
             raise FileNotFoundError(
                 f"deployment file {path} not found; deploy the contracts first "

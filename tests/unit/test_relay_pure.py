@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from relay_api.auth import RateLimiter
+from relay_api.chain_reader import Deployment
 from relay_api.client.models import SseParser
 from relay_api.delivery import check_image
 from relay_api.download import byte_range
@@ -84,3 +87,10 @@ def test_an_llm_output_must_hash_to_the_result_exactly() -> None:
     output = b'{"choices": []}'
     assert check_image("LLM", hashlib.sha256(output).digest(), 0, output, threshold=10) is None
     assert check_image("LLM", hashlib.sha256(b"x").digest(), 0, output, threshold=10) is not None
+
+
+def test_a_deployment_record_of_other_contracts_is_refused_by_name(tmp_path: Path) -> None:
+    stale = tmp_path / "deployment.json"
+    stale.write_text(json.dumps({"chainId": 31337, "contracts": {"DevnetBeacon": {}}}))
+    with pytest.raises(ValueError, match=r"deployment\.json has no 'TaskManager'"):
+        Deployment.load(stale)
