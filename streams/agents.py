@@ -551,8 +551,9 @@ async def resend_projection(w: Wiring) -> None:
             continue
         task = entry.state
         key = task.task_id.encode()
-        snapshot = w.codec.encode("TaskSnapshot", task_snapshot(task))
-        await w.topics.snapshots.send(key=key, value=snapshot)
+        if task.chain_id is not None:  # None: every event it had was retracted
+            snapshot = w.codec.encode("TaskSnapshot", task_snapshot(task))
+            await w.topics.snapshots.send(key=key, value=snapshot)
         for change in status_history(task):
             history = w.codec.encode("TaskStatusChanged", change)
             await w.topics.history.send(key=key, value=history)
