@@ -18,22 +18,16 @@ from relay_api.errors import NotFound, Unavailable
 from relay_api.task_facts import STATUS_NAMES, TASK_TYPES, Source, TaskFacts
 
 ZERO_ADDRESS = "0x" + "00" * 20
-_TASK_FIELDS = (
-    "creator",
-    "taskType",
-    "status",
-    "abortReason",
-    "vramTier",
-    "minVram",
-    "fee",
-    "createdAt",
-    "deadline",
-    "argsHash",
-    "resultNode",
-    "members",
-    "commitments",
-    "results",
-)
+
+
+def output_fields(abi: list[dict[str, Any]], function: str) -> tuple[str, ...]:
+    """The field names of the struct `function` returns, in order, from the contract's ABI:
+    what a view's tuple is zipped with."""
+    for item in abi:
+        if item.get("type") == "function" and item.get("name") == function:
+            (struct,) = item["outputs"]
+            return tuple(c["name"] for c in struct["components"])
+    raise ValueError(f"the ABI has no function {function!r}")
 
 
 class Deployment:
@@ -70,12 +64,13 @@ class ChainReader:
             abi=deployment.task_manager_abi,
         )
         self._thresholds: dict[str, int] = {}
+        self._task_fields = output_fields(deployment.task_manager_abi, "getTask")
 
     async def task(self, task_id: str) -> TaskFacts:
         view = await self._call(partial(self.manager.functions.getTask(int(task_id)).call))
         if view is None:
             raise NotFound(f"task {task_id} does not exist on chain {self.deployment.chain_id}")
-        v = dict(zip(_TASK_FIELDS, view, strict=True))
+        v = dict(zip(self._task_fields, view, strict=True))
         status = STATUS_NAMES[v["status"]]
         if status == "None":
             raise NotFound(f"task {task_id} does not exist on chain {self.deployment.chain_id}")

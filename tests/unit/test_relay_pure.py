@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from relay_api.auth import RateLimiter
-from relay_api.chain_reader import Deployment
+from relay_api.chain_reader import Deployment, output_fields
 from relay_api.client.models import SseParser
 from relay_api.delivery import check_image
 from relay_api.download import byte_range
@@ -94,3 +94,17 @@ def test_a_deployment_record_of_other_contracts_is_refused_by_name(tmp_path: Pat
     stale.write_text(json.dumps({"chainId": 31337, "contracts": {"DevnetBeacon": {}}}))
     with pytest.raises(ValueError, match=r"deployment\.json has no 'TaskManager'"):
         Deployment.load(stale)
+
+
+def test_view_fields_come_from_the_abi_in_order() -> None:
+    abi = [
+        {"type": "event", "name": "getTask"},
+        {
+            "type": "function",
+            "name": "getTask",
+            "outputs": [{"type": "tuple", "components": [{"name": "creator"}, {"name": "fee"}]}],
+        },
+    ]
+    assert output_fields(abi, "getTask") == ("creator", "fee")
+    with pytest.raises(ValueError, match="no function 'getNode'"):
+        output_fields(abi, "getNode")

@@ -12,6 +12,7 @@ from web3.logs import DISCARD
 
 from hydrogen.devnet.accounts import ANVIL_ACCOUNTS, Role, devnet_account
 from hydrogen.gas_report import ContractsDriver, commitment, nonce_for
+from relay_api.chain_reader import output_fields
 
 # Enum values of contracts/src/HydrogenTypes.sol.
 SD, LLM = 0, 1
@@ -84,22 +85,7 @@ class Chain(ContractsDriver):
 
     def task(self, task_id: int) -> dict[str, Any]:
         v = self.manager.functions.getTask(task_id).call()
-        keys = [
-            "creator",
-            "taskType",
-            "status",
-            "abortReason",
-            "vramTier",
-            "minVram",
-            "fee",
-            "createdAt",
-            "deadline",
-            "argsHash",
-            "resultNode",
-            "members",
-            "commitments",
-            "results",
-        ]
+        keys = output_fields(self.manager.abi, "getTask")
         return dict(zip(keys, v, strict=True))
 
     def owed(self, contract: Any, account: str) -> int:
