@@ -3,48 +3,21 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_runner import fresh_devnet_dir, hydrogen
 
-from hydrogen.devnet.layout import DevnetState, Layout, Ports
 from hydrogen.devnet.process import load
 from schemas.catalog import TOPICS
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def hydrogen(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "hydrogen", *args],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-        cwd=REPO_ROOT,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"hydrogen {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"
-        )
-    return proc
 
 
 @pytest.fixture
 def devnet_dir() -> Iterator[Path]:
-    # Under the repository, not /tmp: PostgreSQL runs as its own user and must reach it.
-    root = REPO_ROOT / f".devnet-e2e-{uuid.uuid4().hex[:8]}"
-    Layout(root).write_state(DevnetState(ports=Ports.free(), s3=False))
-    try:
+    with fresh_devnet_dir() as root:
         yield root
-    finally:
-        hydrogen("devnet", "down", "--dir", str(root), check=False)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _our_processes(root: Path) -> list[str]:

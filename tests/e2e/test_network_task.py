@@ -5,27 +5,25 @@ by commit-reveal, delivered through the relay and downloaded by the app."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import fresh_devnet_dir
+from cli_runner import hydrogen as run_hydrogen
 from web3 import HTTPProvider, Web3
 
 from hydrogen.devnet.accounts import Role, devnet_account
-from hydrogen.devnet.layout import DevnetState, Layout, Ports
+from hydrogen.devnet.layout import Layout
 from hydrogen.devnet.process import load
 from hydrogen.gas_report import ContractsDriver
 from relay_api.client import RelayClient, RelayClientError, TaskInfo
 from schemas.phash import phash_png, split_result
 from schemas.task_args import TaskKind, args_hash, model_ids_of, parse_task_args
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 NODES = 3
 FEE_WEI = 10**16
 TASK_TIMEOUT_S = 300.0
@@ -38,34 +36,13 @@ APPS = (  # what `up --network` runs besides the infrastructure; their logs tell
     "relay",
 )
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def hydrogen(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "hydrogen", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=REPO_ROOT,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"hydrogen {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"
-        )
-    return proc
+hydrogen = partial(run_hydrogen, timeout=300)  # `up --network` makes models and joins nodes
 
 
 @pytest.fixture
 def network_dir() -> Iterator[Path]:
-    # Under the repository, not /tmp: PostgreSQL runs as its own user and must reach it.
-    root = REPO_ROOT / f".devnet-e2e-{uuid.uuid4().hex[:8]}"
-    Layout(root).write_state(DevnetState(ports=Ports.free(), s3=False))
-    try:
+    with fresh_devnet_dir() as root:
         yield root
-    finally:
-        hydrogen("devnet", "down", "--dir", str(root), check=False)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def log_tails(root: Path, lines: int = 30) -> str:
