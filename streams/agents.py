@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -169,6 +170,19 @@ def _not_ours(event: Event, exc: UnknownRecord) -> None:
     log.debug("skipped: %s %s", exc, _where(event))
 
 
+async def _handle(
+    w: Wiring, event: Event, consumer: str, step: Callable[[Wiring, Event], Awaitable[None]]
+) -> None:
+    """Run one message's step; never raise, since faust acks a message whose agent raised:
+    a record the domain does not fold is skipped, anything else goes to the .dlq."""
+    try:
+        await step(w, event)
+    except UnknownRecord as exc:
+        _not_ours(event, exc)
+    except Exception as exc:
+        await _dead_letter(w, event, consumer, exc)
+
+
 async def _dead_letter(
     w: Wiring,
     event: Event,
@@ -225,22 +239,14 @@ def register_agents(w: Wiring, tick_seconds: float) -> None:
     @app.agent(topics.task_events, name="task_projection")
     async def task_projection(stream: StreamT[Any]) -> None:
         async for event in stream.events():
-            try:
-                await _project(w, event)
-            except UnknownRecord as exc:
-                _not_ours(event, exc)
-            except Exception as exc:  # a raise here would lose the message
-                await _dead_letter(w, event, "task_projection", exc)
+            await _handle(w, event, "task_projection", _project)
 
     @app.agent(topics.tx_outcomes, name="outcome_router")
     async def outcome_router(stream: StreamT[Any]) -> None:
         assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
         async for batch in stream.take_events(500, within=0.05):
             for event in batch:
-                try:
-                    await _route_outcome(w, event)
-                except Exception as exc:
-                    await _dead_letter(w, event, "outcome_router", exc)
+                await _handle(w, event, "outcome_router", _route_outcome)
 
     saga_sources = app.topic(
         topics.task_events.get_topic_name(),
@@ -254,12 +260,7 @@ def register_agents(w: Wiring, tick_seconds: float) -> None:
     @app.agent(saga_sources, name="node_saga")
     async def node_saga(stream: StreamT[Any]) -> None:
         async for event in stream.events():
-            try:
-                await _saga_step(w, event)
-            except UnknownRecord as exc:
-                _not_ours(event, exc)
-            except Exception as exc:
-                await _dead_letter(w, event, "node_saga", exc)
+            await _handle(w, event, "node_saga", _saga_step)
 
     @w.tasks.on_recover
     async def tasks_recovered() -> None:
@@ -287,12 +288,7 @@ def _register_node_agents(w: Wiring) -> None:
         assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
         async for batch in stream.take_events(500, within=0.05):
             for event in batch:
-                try:
-                    await _route_facts(w, event)
-                except UnknownRecord as exc:
-                    _not_ours(event, exc)
-                except Exception as exc:
-                    await _dead_letter(w, event, "node_fact_router", exc)
+                await _handle(w, event, "node_fact_router", _route_facts)
 
     node_sources = app.topic(
         topics.node_events.get_topic_name(),
@@ -304,12 +300,7 @@ def _register_node_agents(w: Wiring) -> None:
     @app.agent(node_sources, name="node_projection")
     async def node_projection(stream: StreamT[Any]) -> None:
         async for event in stream.events():
-            try:
-                await _project_node(w, event)
-            except UnknownRecord as exc:
-                _not_ours(event, exc)
-            except Exception as exc:
-                await _dead_letter(w, event, "node_projection", exc)
+            await _handle(w, event, "node_projection", _project_node)
 
     @w.nodes.on_recover
     async def nodes_recovered() -> None:
