@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,7 +91,56 @@ def _split(inner: str) -> list[str]:
 
 def decode(types: Sequence[str], data: bytes) -> tuple[Any, ...]:
     """Decode `data` as the tuple of `types` (what eth_abi.decode(types, data) returns)."""
-    return tuple(_tuple([parse(t) for t in types], data, 0))
+    return decode_parsed([parse(t) for t in types], data)
+
+
+def decode_parsed(parts: Sequence[AbiType], data: bytes) -> tuple[Any, ...]:
+    """`decode` for types already parsed: what a caller decoding many logs of one event does."""
+    return tuple_reader(tuple(parts))(data, 0)
+
+
+def topic_decoder(t: str) -> Callable[[str], Any]:
+    """Decode an indexed argument straight from its 0x-hex topic, as `decode([t], ...)` would.
+
+    A topic is one word, so static types need no walk through the bytes: this is the hot path
+    of ingest, where most arguments are an indexed task id or node address.
+    """
+    p = parse(t)
+    if p.kind == "uint":
+        return _topic_uint
+    if p.kind == "address":
+        return _topic_address
+    if p.kind == "bool":
+        return _topic_bool
+    if p.kind == "bytesN" and p.size == WORD:
+        return _topic_bytes32
+    return lambda topic: decode_parsed([p], _topic_bytes(topic))[0]
+
+
+def _topic_bytes(topic: str) -> bytes:
+    raw = bytes.fromhex(topic[2:])
+    if len(raw) != WORD:
+        raise ValueError(f"a topic is 32 bytes, got {len(raw)}: {topic!r}")
+    return raw
+
+
+def _topic_uint(topic: str) -> int:
+    return int.from_bytes(_topic_bytes(topic), "big")
+
+
+def _topic_address(topic: str) -> str:
+    return "0x" + _topic_bytes(topic)[12:].hex()
+
+
+def _topic_bool(topic: str) -> bool:
+    return int.from_bytes(_topic_bytes(topic), "big") != 0
+
+
+def _topic_bytes32(topic: str) -> bytes:
+    return _topic_bytes(topic)
+
+
+Reader = Callable[[bytes, int], Any]  # (data, offset) → value
 
 
 def _word(data: bytes, at: int) -> int:
@@ -100,45 +149,87 @@ def _word(data: bytes, at: int) -> int:
     return int.from_bytes(data[at : at + WORD], "big")
 
 
-def _tuple(parts: Sequence[AbiType], data: bytes, base: int) -> list[Any]:
-    out = []
-    at = base
-    for p in parts:
-        if p.dynamic:
-            out.append(_value(p, data, base + _word(data, at)))
-        else:
-            out.append(_value(p, data, at))
-        at += p.head_size
-    return out
+@functools.lru_cache(maxsize=512)
+def tuple_reader(parts: tuple[AbiType, ...]) -> Callable[[bytes, int], tuple[Any, ...]]:
+    """A reader of the tuple `parts`, put together once: per log it only walks the bytes."""
+    plan = tuple((p.dynamic, p.head_size, _reader(p)) for p in parts)
+
+    def read(data: bytes, base: int) -> tuple[Any, ...]:
+        out = []
+        at = base
+        for dynamic, size, value in plan:
+            out.append(value(data, base + _word(data, at)) if dynamic else value(data, at))
+            at += size
+        return tuple(out)
+
+    return read
 
 
-def _value(p: AbiType, data: bytes, at: int) -> Any:
+@functools.lru_cache(maxsize=512)
+def _reader(p: AbiType) -> Reader:
     kind = p.kind
     if kind == "uint":
-        return _word(data, at)
+        return _word
     if kind == "int":
-        _word(data, at)  # bounds
-        return int.from_bytes(data[at : at + WORD], "big", signed=True)
+        return _int
     if kind == "address":
-        _word(data, at)
-        return "0x" + data[at + 12 : at + WORD].hex()
+        return _address
     if kind == "bool":
-        return _word(data, at) != 0
+        return _bool
     if kind == "bytesN":
-        _word(data, at)
-        return bytes(data[at : at + p.size])
-    if kind in ("bytes", "string"):
-        n = _word(data, at)
-        if at + WORD + n > len(data):
-            raise ValueError(f"ABI {kind} of {n} bytes at offset {at} runs past the data")
-        raw = bytes(data[at + WORD : at + WORD + n])
-        return raw.decode() if kind == "string" else raw
-    assert p.item is not None or kind == "tuple"
-    if kind == "array":
-        n = _word(data, at)
-        if n > len(data):
-            raise ValueError(f"ABI array claims {n} items in {len(data)} bytes")
-        return tuple(_tuple([p.item] * n, data, at + WORD))  # type: ignore[list-item]
+        return functools.partial(_bytes_n, p.size)
+    if kind == "bytes":
+        return _bytes
+    if kind == "string":
+        return _string
+    if kind == "tuple":
+        return tuple_reader(p.components)
+    assert p.item is not None
+    item = p.item
     if kind == "fixed_array":
-        return tuple(_tuple([p.item] * p.size, data, at))  # type: ignore[list-item]
-    return tuple(_tuple(p.components, data, at))
+        return tuple_reader((item,) * p.size)
+    return functools.partial(_array, item.dynamic, item.head_size, _reader(item))
+
+
+def _int(data: bytes, at: int) -> int:
+    _word(data, at)  # bounds
+    return int.from_bytes(data[at : at + WORD], "big", signed=True)
+
+
+def _address(data: bytes, at: int) -> str:
+    _word(data, at)
+    return "0x" + data[at + 12 : at + WORD].hex()
+
+
+def _bool(data: bytes, at: int) -> bool:
+    return _word(data, at) != 0
+
+
+def _bytes_n(size: int, data: bytes, at: int) -> bytes:
+    _word(data, at)
+    return bytes(data[at : at + size])
+
+
+def _bytes(data: bytes, at: int) -> bytes:
+    n = _word(data, at)
+    if at + WORD + n > len(data):
+        raise ValueError(f"ABI bytes of {n} bytes at offset {at} runs past the data")
+    return bytes(data[at + WORD : at + WORD + n])
+
+
+def _string(data: bytes, at: int) -> str:
+    n = _word(data, at)
+    if at + WORD + n > len(data):
+        raise ValueError(f"ABI string of {n} bytes at offset {at} runs past the data")
+    return bytes(data[at + WORD : at + WORD + n]).decode()
+
+
+def _array(dynamic: bool, size: int, item: Reader, data: bytes, at: int) -> tuple[Any, ...]:
+    n = _word(data, at)
+    if n > len(data):
+        raise ValueError(f"ABI array claims {n} items in {len(data)} bytes")
+    base = at + WORD
+    heads = range(base, base + n * size, size)
+    if dynamic:
+        return tuple(item(data, base + _word(data, head)) for head in heads)
+    return tuple(item(data, head) for head in heads)

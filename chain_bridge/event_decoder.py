@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import keccak
 
-from chain_bridge.abi_decode import decode as abi_decode
+from chain_bridge.abi_decode import parse, topic_decoder, tuple_reader
 from chain_bridge.errors import ChainBridgeError
 from chain_bridge.event_records import EventSpec, event_specs
 
@@ -36,9 +36,10 @@ class _Plan:
     """What decoding one event needs, worked out once per event."""
 
     spec: EventSpec
-    indexed: tuple[tuple[str, str], ...]  # (name, canonical type) of each indexed argument
+    # (name, decoder of its topic) of each indexed argument
+    indexed: tuple[tuple[str, Callable[[str], Any]], ...]
     plain_names: tuple[str, ...]
-    plain_types: tuple[str, ...]
+    plain: Callable[[bytes, int], tuple[Any, ...]]  # reads the non-indexed arguments
 
     @classmethod
     def of(cls, spec: EventSpec) -> _Plan:
@@ -46,9 +47,9 @@ class _Plan:
         plain = [p for p in inputs if not p["indexed"]]
         return cls(
             spec,
-            tuple((p["name"], canonical_type(p)) for p in inputs if p["indexed"]),
+            tuple((p["name"], topic_decoder(canonical_type(p))) for p in inputs if p["indexed"]),
             tuple(p["name"] for p in plain),
-            tuple(canonical_type(p) for p in plain),
+            tuple_reader(tuple(parse(canonical_type(p)) for p in plain)),
         )
 
 
@@ -84,10 +85,10 @@ class EventDecoder:
             )
         try:
             args = {
-                name: abi_decode([t], bytes.fromhex(topic[2:]))[0]
-                for (name, t), topic in zip(plan.indexed, topics[1:], strict=True)
+                name: decode(topic)
+                for (name, decode), topic in zip(plan.indexed, topics[1:], strict=True)
             }
-            values = abi_decode(plan.plain_types, bytes.fromhex(log["data"][2:]))
+            values = plan.plain(bytes.fromhex(log["data"][2:]), 0)
         except (ValueError, UnicodeDecodeError) as exc:
             raise LogDecodeError(
                 f"{spec.contract}.{spec.name} data does not decode: {exc}"

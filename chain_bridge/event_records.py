@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +70,7 @@ def snake(name: str) -> str:
     return _CAMEL.sub(r"_\1", name).lower()
 
 
+@functools.lru_cache(maxsize=256)
 def fits_long(abi_type: str) -> bool:
     match = _INT.match(abi_type)
     if not match:
@@ -116,6 +117,11 @@ class EventSpec:
     def name(self) -> str:
         return str(self.abi["name"])
 
+    @functools.cached_property
+    def to_fields(self) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+        """Decoded arguments → record fields, built once per event."""
+        return fields_converter(self.abi["inputs"])
+
     def schema(self) -> dict[str, Any]:
         return {
             "type": "record",
@@ -152,35 +158,68 @@ def event_specs(abis: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[EventSp
     ]
 
 
+Converter = Callable[[Any], Any]
+
+
 def record_value(param: Mapping[str, Any], value: Any) -> Any:
     """A decoded ABI value as the Avro type of `param` holds it."""
+    return converter(param)(value)
+
+
+def converter(param: Mapping[str, Any]) -> Converter:
+    """The function that turns a decoded value of `param` into what its Avro type holds.
+
+    Worked out once per parameter: matching type strings per log cost more than the rest of
+    the conversion (ingest builds one converter per event, see EventSpec.to_fields).
+    """
     t = param["type"]
+    name = param.get("name")
     array = _ARRAY.match(t)
     if array:
-        item = {**param, "type": array["item"]}
-        return [record_value(item, v) for v in value]
+        item = converter({**param, "type": array["item"]})
+        return lambda value: [item(v) for v in value]
     if t == "tuple":
-        components = param["components"]
-        items = [value[c["name"]] for c in components] if isinstance(value, Mapping) else value
-        return {
-            snake(c["name"]): record_value(c, v) for c, v in zip(components, items, strict=True)
-        }
+        keys = tuple(c["name"] for c in param["components"])
+        parts = tuple((snake(c["name"]), converter(c)) for c in param["components"])
+
+        def to_record(value: Any) -> dict[str, Any]:
+            items = [value[k] for k in keys] if isinstance(value, Mapping) else value
+            return {n: f(v) for (n, f), v in zip(parts, items, strict=True)}
+
+        return to_record
     if t == "address":
-        return to_checksum_address(value.lower() if isinstance(value, str) else value)
+        return lambda value: to_checksum_address(value.lower() if isinstance(value, str) else value)
     if _INT.match(t):
         if not fits_long(t):
-            return str(int(value))
-        if not -(2**63) <= int(value) < 2**63:
-            raise ValueError(f"{param.get('name')!r} = {value} does not fit an Avro long")
-        return int(value)
+            return lambda value: str(int(value))
+
+        def to_long(value: Any) -> int:
+            v = int(value)
+            if not -(2**63) <= v < 2**63:
+                raise ValueError(f"{name!r} = {value} does not fit an Avro long")
+            return v
+
+        return to_long
     if t.startswith("bytes"):
-        return bytes(value)
+        return bytes
+    return _same
+
+
+def _same(value: Any) -> Any:
     return value
+
+
+def fields_converter(
+    abi_inputs: Sequence[Mapping[str, Any]],
+) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """Decoded event arguments (by ABI name) → the fields of the event's record."""
+    parts = tuple((p["name"], snake(p["name"]), converter(p)) for p in abi_inputs)
+    return lambda args: {field: f(args[name]) for name, field, f in parts}
 
 
 def record_args(abi_inputs: Sequence[Mapping[str, Any]], args: Mapping[str, Any]) -> dict[str, Any]:
     """The event's decoded arguments as the fields of its record."""
-    return {snake(p["name"]): record_value(p, args[p["name"]]) for p in abi_inputs}
+    return fields_converter(abi_inputs)(args)
 
 
 def route(spec: EventSpec, contract_address: str, args: Mapping[str, Any]) -> tuple[Topic, str]:

@@ -13,7 +13,13 @@ than any reorg nothing is ever retracted. A fork below the window stops ingest w
 ReorgTooDeepError rather than leave wrong events standing.
 
 Blocks far below the head (deeper than the window) are only checked where they join the
-window; only the last `window_blocks` of each range are kept header by header.
+window: a range that ends more than `window_blocks` below the safe head keeps only its last
+block, and a range nearer the head keeps its last `window_blocks` blocks header by header.
+
+A backfill (`catch_up`, and `run` behind the head) overlaps three things: the next range is
+read on one thread, the current one decoded and produced on the caller's, and the previous
+range's transaction committed on a third. Transactions still commit strictly one after the
+other, so the committed cursor and events never run ahead of each other.
 """
 
 from __future__ import annotations
@@ -25,13 +31,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from chain_bridge.errors import ChainBridgeError
 from chain_bridge.event_decoder import EventDecoder, LogDecodeError
-from chain_bridge.event_records import PROTOCOL_CONTRACTS, record_args, route
+from chain_bridge.event_records import PROTOCOL_CONTRACTS, route
 from chain_bridge.ingest_settings import IngestSettings
 from chain_bridge.rpc import Header, JsonRpc
 from chain_bridge.window import BlockRef, BlockWindow, Extends
@@ -93,8 +99,11 @@ class Cursor:
         )
 
 
-@dataclass(frozen=True)
-class Outgoing:
+# What reading a range gives: the first block kept in the window, the logs, the headers.
+Fetched = tuple[int, list[dict[str, Any]], dict[int, Header]]
+
+
+class Outgoing(NamedTuple):  # a tuple: one is made per log, in the hot loop
     topic: str
     key: str
     value: bytes
@@ -126,15 +135,22 @@ class Ingest:
         # it read is checked like any other read: a stale prefetch fails the link checks.
         self._prefetch_rpc = JsonRpc(rpc.url)
         self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-prefetch")
-        self._prefetch: (
-            tuple[int, int, Future[tuple[list[dict[str, Any]], dict[int, Header]]]] | None
-        ) = None
+        self._prefetch: tuple[int, int, int, Future[Fetched]] | None = None
+        # The transaction of the last range, committing while the next range is prepared;
+        # `_committed` is the cursor Kafka holds for certain, restored if that commit fails.
+        self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-commit")
+        self._in_flight: tuple[Future[None], Cursor] | None = None
+        self._committed = cursor
 
     def close(self) -> None:
-        self._prefetcher.shutdown(wait=True, cancel_futures=True)
-        self._prefetch_rpc.close()
-        self.rpc.close()
-        self.producer.flush(10)
+        try:
+            self._settle()
+        finally:
+            self._committer.shutdown(wait=True)
+            self._prefetcher.shutdown(wait=True, cancel_futures=True)
+            self._prefetch_rpc.close()
+            self.rpc.close()
+            self.producer.flush(10)
 
     # ---- the loop ----
 
@@ -146,17 +162,36 @@ class Ingest:
             self.settings.confirmations,
         )
         while not stop.is_set():
-            if self.step() == 0 and self.caught_up():
+            if self.catch_up(stop) == 0 and self.caught_up():
                 stop.wait(self.settings.poll_seconds)
 
     def caught_up(self) -> bool:
         return self.cursor.next_block > self.rpc.block_number() - self.settings.confirmations
 
     def step(self) -> int:
-        """Publish the next range of blocks; return how many blocks it covered (0 at the head)."""
+        """Publish the next range of blocks, committed when this returns; return how many
+        blocks it covered (0 at the head)."""
+        return self._retrying(pipelined=False)
+
+    def catch_up(self, stop: threading.Event | None = None) -> int:
+        """Publish every range up to the safe head (or until `stop`), each range's commit
+        overlapping the next range's work; everything is committed when this returns.
+        Return how many blocks it covered."""
+        covered = 0
+        try:
+            while stop is None or not stop.is_set():
+                blocks = self._retrying(pipelined=True)
+                if blocks == 0:
+                    break
+                covered += blocks
+        finally:
+            self._settle()
+        return covered
+
+    def _retrying(self, pipelined: bool) -> int:
         for attempt in range(RETRIES_WHEN_THE_CHAIN_MOVES):
             try:
-                return self._step()
+                return self._step(pipelined)
             except ChainMovedError as exc:
                 log.info("chain moved during a step (attempt %d): %s", attempt + 1, exc)
                 time.sleep(0.05 * (attempt + 1))
@@ -164,20 +199,21 @@ class Ingest:
             f"the chain kept changing under ingest at block {self.cursor.next_block}"
         )
 
-    def _step(self) -> int:
+    def _step(self, pipelined: bool) -> int:
         s = self.settings
         first = self.cursor.next_block
         safe = self.rpc.block_number() - s.confirmations
         if first > safe:
             return 0
         last = min(safe, first + s.range_blocks - 1)
-        logs, headers = self._fetched(first, last)
+        tail_start, logs, headers = self._fetched(first, last, self._tail_start(first, last, safe))
         # While this range is decoded and published, the next one is read.
         if last < safe:
             after = last + 1
             until = min(safe, after + s.range_blocks - 1)
-            self._prefetch = (after, until, self._prefetcher.submit(self._fetch, after, until))
-        tail_start = max(first, last - s.window_blocks + 1)
+            tail = self._tail_start(after, until, safe)
+            future = self._prefetcher.submit(self._fetch, after, until, tail)
+            self._prefetch = (after, until, tail, future)
 
         window = self.cursor.window
         if window.last is not None:
@@ -196,70 +232,93 @@ class Ingest:
             window = step.window
         for x in logs:
             n = int(x["blockNumber"], 16)
-            if x["blockHash"] != headers[n].ref.hash:
+            header = headers.get(n)
+            if header is not None and x["blockHash"] != header.ref.hash:
                 raise ChainMovedError(f"log of block {n} is from block hash {x['blockHash']}")
 
-        out, published = self._records(logs, headers)
+        out, published = self._records(logs, headers, kept_from=window.blocks[0].number)
         kept = {b.number for b in window.blocks}
         merged = {n: e for n, e in self.cursor.published.items() if n in kept}
         merged.update({n: e for n, e in published.items() if n in kept})
         cursor = Cursor(self.cursor.chain_id, self.cursor.contracts, last + 1, window, merged)
-        self._commit(out, cursor)
+        self._commit(out, cursor, wait=not pipelined)
         if out:
             log.info("published events=%d blocks=%d..%d", len(out), first, last)
         return last - first + 1
 
     # ---- reading the chain ----
 
-    def _fetch(self, first: int, last: int) -> tuple[list[dict[str, Any]], dict[int, Header]]:
+    def _tail_start(self, first: int, last: int, safe: int) -> int:
+        """The first block of the range kept in the window: the last `window_blocks` of it,
+        or only its last block when all of it is deeper than the window below the safe head
+        (a reorg there is beyond what ingest undoes; the last block links the next range)."""
+        window = self.settings.window_blocks
+        if last + window <= safe:
+            return last
+        return max(first, last - window + 1)
+
+    def _fetch(self, first: int, last: int, tail_start: int) -> Fetched:
         """The logs of blocks first..last and the headers a step needs: the first block (to
-        link it), the window's tail and every block with a log (for its time)."""
+        link it), the window's tail, and each block with a log that lacks `blockTimestamp`.
+
+        Nodes that put the block's time on each log (anvil, geth since 1.16) spare a header
+        per block with logs, which was most of a backfill's reading. The logs of blocks
+        between the first and the tail are then not matched against a header: those blocks
+        are deeper than the window, where ingest never handles a reorg anyway.
+        """
         rpc = self._prefetch_rpc
         logs = rpc.get_logs(self.cursor.contracts, first, last)
-        tail_start = max(first, last - self.settings.window_blocks + 1)
-        wanted = {first, *range(tail_start, last + 1), *(int(x["blockNumber"], 16) for x in logs)}
-        return logs, rpc.headers(sorted(wanted))
+        untimed = (int(x["blockNumber"], 16) for x in logs if "blockTimestamp" not in x)
+        wanted = {first, *range(tail_start, last + 1), *untimed}
+        return tail_start, logs, rpc.headers(sorted(wanted))
 
-    def _fetched(self, first: int, last: int) -> tuple[list[dict[str, Any]], dict[int, Header]]:
+    def _fetched(self, first: int, last: int, tail_start: int) -> Fetched:
+        """What `_fetch` gives, from the prefetch when it read this range with at least the
+        headers needed now (a longer tail than needed does no harm)."""
         prefetch, self._prefetch = self._prefetch, None
-        if prefetch is not None and prefetch[:2] == (first, last):
-            return prefetch[2].result()
+        if prefetch is not None and prefetch[:2] == (first, last) and prefetch[2] <= tail_start:
+            return prefetch[3].result()
         if prefetch is not None:
-            prefetch[2].cancel()
-        return self._fetch(first, last)
+            prefetch[3].cancel()
+        return self._fetch(first, last, tail_start)
 
     # ---- records ----
 
     def _records(
-        self, logs: Sequence[Mapping[str, Any]], headers: Mapping[int, Header]
+        self, logs: Sequence[Mapping[str, Any]], headers: Mapping[int, Header], kept_from: int
     ) -> tuple[list[Outgoing], dict[int, list[PublishedEvent]]]:
+        """The messages of `logs`, and what was published in each block from `kept_from` on
+        (the blocks the window keeps, whose events a reorg would retract)."""
         out: list[Outgoing] = []
         published: dict[int, list[PublishedEvent]] = {}
         for x in logs:
             n = int(x["blockNumber"], 16)
             log_index = int(x["logIndex"], 16)
+            stamp = x.get("blockTimestamp")
+            block_time = int(stamp, 16) if stamp is not None else headers[n].timestamp
             envelope = {
                 "event_id": f"{self.cursor.chain_id}:{x['transactionHash']}:{log_index}",
                 "chain_id": self.cursor.chain_id,
                 "contract": x["address"],
                 "block_number": n,
                 "block_hash": x["blockHash"],
-                "block_time": headers[n].timestamp * 1000,
+                "block_time": block_time * 1000,
                 "tx_hash": x["transactionHash"],
                 "log_index": log_index,
             }
             try:
                 decoded = self.decoder.decode(x)
                 topic, key = route(decoded.spec, x["address"], decoded.args)
-                record = {**envelope, **record_args(decoded.spec.abi["inputs"], decoded.args)}
+                record = {**envelope, **decoded.spec.to_fields(decoded.args)}
                 value = self.codec.encode(decoded.spec.record, record)
             except (LogDecodeError, EncodeError, ValueError) as exc:
                 out.append(self._dead_letter(x, envelope, exc))
                 continue
             out.append(Outgoing(topic.name, key, value))
-            published.setdefault(n, []).append(
-                PublishedEvent(envelope["event_id"], decoded.spec.record, topic.name, key)
-            )
+            if n >= kept_from:
+                published.setdefault(n, []).append(
+                    PublishedEvent(envelope["event_id"], decoded.spec.record, topic.name, key)
+                )
         return out, published
 
     def _dead_letter(
@@ -321,7 +380,7 @@ class Ingest:
             rewound.window,
             {n: e for n, e in self.cursor.published.items() if n in kept},
         )
-        self._commit(out, cursor)
+        self._commit(out, cursor, wait=True)
         log.warning(
             "reorg: rewound to block=%s, retracted events=%d from blocks %s",
             next_block - 1,
@@ -331,18 +390,48 @@ class Ingest:
 
     # ---- Kafka ----
 
-    def _commit(self, out: Sequence[Outgoing], cursor: Cursor) -> None:
+    def _commit(self, out: Sequence[Outgoing], cursor: Cursor, wait: bool) -> None:
+        """Produce `out` and `cursor` in one transaction. With `wait`, return once it is
+        committed; else commit it on the committer thread and let the caller go on from
+        `cursor` (the next `_commit` or `_settle` waits for it and raises its failure)."""
         cursor_value = self.codec.encode("IngestCursor", cursor.to_record(int(self.clock() * 1000)))
+        self._settle()  # transactions of one producer commit one after the other
         self.producer.begin_transaction()
         try:
             for o in out:
                 self._produce(o.topic, o.key, o.value)
             self._produce(CHAIN_INGEST_CURSOR.name, str(cursor.chain_id), cursor_value)
+        except KafkaException:
+            self.producer.abort_transaction(60)
+            raise
+        if wait:
+            self._commit_transaction()
+            self.cursor = self._committed = cursor
+            return
+        self.cursor = cursor
+        self._in_flight = (self._committer.submit(self._commit_transaction), cursor)
+
+    def _commit_transaction(self) -> None:
+        try:
             self.producer.commit_transaction(60)
         except KafkaException:
             self.producer.abort_transaction(60)
             raise
-        self.cursor = cursor
+
+    def _settle(self) -> None:
+        """Wait for the transaction in flight; if it failed, fall back to the cursor Kafka
+        holds and raise, so nothing is built on events that were never committed."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is None:
+            return
+        committing, cursor = in_flight
+        try:
+            committing.result()
+        except BaseException:
+            self.cursor = self._committed
+            self._prefetch = None
+            raise
+        self._committed = cursor
 
     def _produce(self, topic: str, key: str, value: bytes) -> None:
         while True:

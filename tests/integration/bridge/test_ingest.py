@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,34 @@ def test_a_task_lifecycle_appears_on_the_topics_once_each_in_chain_order(
     created = next(s.record for s in seen if s.name == "TaskCreated")
     assert created["fee"] == str(10**18)
     assert created["event_id"].startswith(f"{chain.chain_id}:0x")
+
+
+def test_catch_up_publishes_a_backlog_committed_by_the_time_it_returns(
+    chain: Chain, kafka_bootstrap: str
+) -> None:
+    """The pipelined backfill: many ranges, most deeper than the window, each range's commit
+    overlapping the next range's work, and a reorg just after it still undone."""
+    _join_burst(chain, 12)
+    lifecycle_gas(chain.driver)
+    ingest = open_ingest(settings(chain, kafka_bootstrap, range_blocks=3, window_blocks=4))
+    head, start = chain.w3.eth.block_number, ingest.cursor.next_block
+    assert ingest.catch_up() == head + 1 - start
+
+    # Committed when catch_up returns: a read_committed reader sees all of it, no close().
+    seen = published(kafka_bootstrap, chain.chain_id)
+    assert in_chain_order(seen) == ground_truth(chain)
+    times = {s.record["block_number"]: s.record["block_time"] for s in seen}
+    for n, at in times.items():  # block times from the logs' blockTimestamp
+        assert at == datetime.fromtimestamp(chain.w3.eth.get_block(n)["timestamp"], UTC)
+    cursor = read_cursor(kafka_bootstrap, chain.chain_id, window_blocks=4)
+    assert cursor is not None and cursor.next_block == head + 1
+    assert [b.number for b in cursor.window.blocks] == list(range(head - 3, head + 1))
+
+    chain.rpc("anvil_reorg", [2, []])
+    _join_burst(chain, 1, offset=100)
+    assert ingest.catch_up() >= 1
+    seen = published(kafka_bootstrap, chain.chain_id)
+    assert in_chain_order(standing(seen)) == ground_truth(chain)
 
 
 def test_a_restarted_ingest_resumes_after_its_last_committed_batch(
