@@ -10,6 +10,7 @@ from hydrogen.cli.bridge import bridge
 from hydrogen.cli.devnet import devnet
 from hydrogen.cli.events import events
 from hydrogen.cli.inference import inference, models
+from hydrogen.cli.node import node
 from hydrogen.cli.ops import contracts_group, db_group, schemas_group, topics_group
 from hydrogen.cli.relay import relay
 from hydrogen.cli.streams import streams
@@ -44,6 +45,7 @@ cli.add_command(streams)
 cli.add_command(models)
 cli.add_command(inference)
 cli.add_command(relay)
+cli.add_command(node)
 
 
 def main() -> None:
