@@ -14,6 +14,7 @@ from hydrogen.cli.node import node
 from hydrogen.cli.ops import contracts_group, db_group, schemas_group, topics_group
 from hydrogen.cli.relay import relay
 from hydrogen.cli.streams import streams
+from hydrogen.cli.task import task
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -46,6 +47,7 @@ cli.add_command(models)
 cli.add_command(inference)
 cli.add_command(relay)
 cli.add_command(node)
+cli.add_command(task)
 
 
 def main() -> None:

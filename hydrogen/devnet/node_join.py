@@ -18,6 +18,7 @@ NODE_STATUS_NONE = 0  # `NodeStatus.None` of contracts/src/HydrogenTypes.sol: ne
 TINY_MODEL_IDS = (
     model_id("base", tiny_models.SD15),
     model_id("base", tiny_models.SDXL),
+    model_id("lora", tiny_models.LORA),
     model_id("llm", tiny_models.LLM),
 )
 

@@ -26,6 +26,19 @@ COMMANDS = [
     ["events", "project"],
     ["events", "replay"],
     ["streams", "worker"],
+    ["task"],
+    ["task", "run"],
+    ["task", "status"],
+    ["task", "watch"],
+    ["task", "download"],
+    ["task", "cancel"],
+    ["node"],
+    ["node", "join"],
+    ["node", "pause"],
+    ["node", "resume"],
+    ["node", "quit"],
+    ["node", "add-stake"],
+    ["node", "status"],
 ]
 
 
