@@ -298,6 +298,11 @@ class Submitter:
             self._answer(step, state, req, Status.EXPIRED, reason=reason)
             return
         estimate = self._chain.estimate(req.signer, call.to, call.data, call.value_wei)
+        if estimate.refusal is not None:
+            # Answered, not retried: the same request would be refused again after a restart.
+            reason = f"refused by the node, not sent: {estimate.refusal}"
+            self._answer(step, state, req, Status.REJECTED, reason=reason)
+            return
         if estimate.gas is None:
             revert = self._reverts.decode(estimate.revert_data)
             self._answer(

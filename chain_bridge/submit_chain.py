@@ -15,12 +15,16 @@ from chain_bridge.rpc import JsonRpc
 
 # JSON-RPC error code nodes use for "execution reverted" (EIP-1474 / geth, anvil).
 _REVERT_CODE = 3
+# What geth ("insufficient funds for gas * price + value", -32000) and anvil (-32003) say of
+# a call its sender cannot pay for: a fact about this request, not a failure of the node.
+_NO_FUNDS = "insufficient funds"
 
 
 @dataclass(frozen=True)
 class Estimate:
-    gas: int | None  # None: the call reverts
+    gas: int | None  # None: the call reverts, or the node refuses it (`refusal`)
     revert_data: bytes = b""
+    refusal: str | None = None  # why the node will not take it, e.g. the sender cannot pay
 
 
 @dataclass(frozen=True)
@@ -61,8 +65,11 @@ class ChainClient:
         error = response.get("error")
         if error is None:
             return Estimate(int(response["result"], 16))
-        if error.get("code") == _REVERT_CODE or "revert" in str(error.get("message", "")).lower():
+        message = str(error.get("message", ""))
+        if error.get("code") == _REVERT_CODE or "revert" in message.lower():
             return Estimate(None, _hex_bytes(error.get("data")))
+        if _NO_FUNDS in message.lower():
+            return Estimate(None, refusal=f"{sender} cannot pay for it: {message}")
         raise ChainRpcError(f"eth_estimateGas to {to}: {error}")
 
     def replay_revert(

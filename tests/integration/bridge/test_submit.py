@@ -271,6 +271,22 @@ def test_a_reverting_call_yields_its_custom_error_and_sends_nothing(
     assert w3.eth.get_transaction_count(signer) == 0
 
 
+def test_a_call_its_signer_cannot_pay_for_is_rejected_and_the_loop_goes_on(
+    submitter: Running, kafka_bootstrap: str, topics: Topics, signer: str, w3: Web3
+) -> None:
+    join = request("broke-1", signer, "NodeRegistry", "join", ["RTX 4090", 24, ["base:sd15"]])
+    broke = {**join, "value_wei": str(w3.eth.get_balance(signer) * 2)}  # a stake it lacks
+    send(kafka_bootstrap, topics.requests, broke, beat("paid-1", signer))
+
+    outcomes = {o["request_id"]: o for o in read(kafka_bootstrap, topics.outcomes, 2)}
+
+    assert outcomes["broke-1"]["status"] == "REJECTED"
+    assert "insufficient funds" in outcomes["broke-1"]["reason"].lower()
+    assert outcomes["broke-1"]["tx_hash"] is None
+    assert (outcomes["paid-1"]["status"], outcomes["paid-1"]["nonce"]) == ("MINED", 0)
+    assert w3.eth.get_transaction_count(signer) == 1
+
+
 def test_an_expired_request_is_answered_and_never_sent(
     submitter: Running, kafka_bootstrap: str, topics: Topics, signer: str, w3: Web3
 ) -> None:
