@@ -56,7 +56,12 @@ class RelaySettings(BaseSettings):
     retention_s: int = Field(default=7 * 24 * 3600, ge=0)
     blob_max_age_s: int = Field(default=30 * 24 * 3600, gt=0)
     retention_interval_s: float = Field(default=600.0, gt=0)
-    delivery_interval_s: float = Field(default=1.0, gt=0)
+    delivery_interval_s: float = Field(
+        default=0.25,
+        gt=0,
+        description="How often validated tasks are looked for to deliver: one indexed query, "
+        "and on the path of every task from validated to paid.",
+    )
     status_cache_s: float = Field(
         default=0.5, ge=0, description="How long a task's status may be served from memory."
     )
