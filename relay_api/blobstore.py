@@ -106,7 +106,13 @@ class S3BlobStore:
             aws_access_key_id=access_key,
             aws_secret_access_key=secret_key,
             region_name=region,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5),
+            # SigV4 for presigned URLs too (botocore would presign with the legacy SigV2,
+            # which AWS refuses in newer regions).
+            config=Config(
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
+                signature_version="s3v4",
+            ),
         )
 
     def _call(self, op: str, key: str | None = None, **kwargs: Any) -> Any:

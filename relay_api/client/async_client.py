@@ -18,6 +18,7 @@ from relay_api.client.requests import (
     build_request,
     json_body,
     raise_for_status,
+    redirect_target,
     should_retry,
 )
 
@@ -83,6 +84,13 @@ class AsyncRelayClient:
         call = Call("GET", f"/v1/tasks/{task_id}/results/{index}",
                     signed=self.creds.api_key is None, api_key=self.creds.api_key is not None)  # fmt: skip
         response = await self._send(call, stream=True)
+        if response.is_redirect:  # a presigned object-store URL: fetched without our headers
+            await response.aclose()
+            request = self.http.build_request("GET", redirect_target(response))
+            response = await self.http.send(request, stream=True)
+            if response.status_code >= 400:
+                await response.aread()
+            raise_for_status(response, call)
         try:
             async for chunk in response.aiter_bytes(chunk_bytes):
                 yield chunk

@@ -82,6 +82,15 @@ def raise_for_status(response: httpx.Response, call: Call) -> None:
     raise RelayHTTPError(response.status_code, body, call.method, call.path)
 
 
+def redirect_target(response: httpx.Response) -> str:
+    """Where a download was sent: the relay answers 307 to a presigned object-store URL when
+    its store is S3 (`HYDROGEN_RELAY_S3_PRESIGN_S`), so the bytes do not pass through it."""
+    location = response.headers.get("location")
+    if not location:
+        raise RelayClientError(f"{response.status_code} without a Location header")
+    return str(response.url.join(location))
+
+
 def should_retry(call: Call, attempt: int, retries: int, status: int | None) -> bool:
     if not call.retryable or attempt >= retries:
         return False

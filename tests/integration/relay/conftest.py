@@ -100,6 +100,21 @@ def relay(
 
 
 @pytest.fixture(scope="session")
+def presigning_relay(
+    devnet: Devnet, s3_service: SeaweedS3, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RelayServer]:
+    """The relay with blobs in S3, sending downloads to presigned URLs."""
+    settings = relay_settings(
+        devnet, s3_service, tmp_path_factory.mktemp("presigned-blobs"), s3_presign_s=300
+    )
+    server = start_server(settings)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
 def fs_relay(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RelayServer]:
     """The relay with blobs in a folder (the default store)."""
     server = start_server(relay_settings(devnet, None, tmp_path_factory.mktemp("fs-blobs")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import httpx
@@ -266,3 +267,26 @@ def test_a_range_past_the_end_is_416(any_relay: RelayServer, chain: ChainTasks) 
     response = _get(any_relay, f"/v1/tasks/{task_id}/results/0", Range=f"bytes={len(image) + 10}-")
     assert response.status_code == 416
     assert response.headers["content-range"] == f"bytes */{len(image)}"
+
+
+def test_with_presigning_a_download_is_sent_to_the_object_store_and_the_client_follows(
+    presigning_relay: RelayServer, chain: ChainTasks
+) -> None:
+    image = png(15)
+    task_id = _delivered(chain, presigning_relay, image)
+    path = f"/v1/tasks/{task_id}/results/0"
+
+    answer = _get(presigning_relay, path)
+    assert answer.status_code == 307
+    location = answer.headers["location"]
+    s3 = presigning_relay.settings.s3_endpoint
+    assert s3 is not None and location.startswith(s3)  # served by the store, not the relay
+    assert "X-Amz-Signature=" in location
+    assert answer.headers["etag"] == f'"{hashlib.sha256(image).hexdigest()}"'
+    assert httpx.get(location).content == image  # the presigned URL needs no other credential
+
+    assert presigning_relay.client(APP).download_result(task_id, 0) == image
+    stranger = presigning_relay.client(STRANGER)
+    with pytest.raises(RelayHTTPError) as err:
+        stranger.download_result(task_id, 0)
+    assert err.value.status == 403  # the relay still decides who is sent there
