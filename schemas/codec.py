@@ -50,7 +50,13 @@ class Codec:
                 writer.parsed,
                 None if reader is writer else reader.parsed,  # no resolution needed
             )
-        except (EOFError, ValueError, IndexError, fastavro.read.SchemaResolutionError) as exc:
+        except (
+            EOFError,
+            ValueError,
+            IndexError,
+            OverflowError,  # a timestamp past what a datetime holds, in a corrupt body
+            fastavro.read.SchemaResolutionError,
+        ) as exc:
             raise DecodeError(
                 f"{writer.name}.v{writer.version} body is not readable ({len(data)} bytes): {exc}"
             ) from exc

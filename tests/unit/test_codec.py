@@ -69,6 +69,13 @@ def test_a_truncated_body_is_a_decode_error(codec: Codec) -> None:
         codec.decode(data[:-10])
 
 
+def test_a_body_with_a_timestamp_no_datetime_holds_is_a_decode_error(codec: Codec) -> None:
+    header = MAGIC + codec.registry.current("StreamTick").fingerprint
+    body = bytes.fromhex("a7bcb6ffd08e455b9cbd3b648f662c7bca42dd9c")  # found by fuzzing
+    with pytest.raises(DecodeError, match=r"StreamTick\.v1 body is not readable"):
+        codec.decode(header + body)
+
+
 def test_a_message_of_another_type_is_refused_when_one_is_expected(codec: Codec) -> None:
     with pytest.raises(DecodeError, match=r"expected a TxRequest record, got TxOutcome\.v1"):
         codec.decode(codec.encode("TxOutcome", outcome()), expect="TxRequest")
