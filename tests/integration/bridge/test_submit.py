@@ -698,3 +698,65 @@ def test_kill_9_mid_burst_loses_nothing_and_sends_nothing_twice(
         assert sorted(o["nonce"] for o in mined) == list(range(18))
         # Every tag exactly once on chain, carried by the transaction its outcome names.
         assert sorted(beats[s]) == sorted((tag_of(o["request_id"]), o["tx_hash"]) for o in mined)
+
+
+def test_two_instances_share_the_signers_and_one_killed_hands_its_signers_over(
+    devnet: Devnet,
+    topics: Topics,
+    keystore: Path,
+    w3: Web3,
+    deployment: dict,
+    tmp_path: Path,
+) -> None:
+    """Scaled out: two submitters in one group split the signers' partitions; one is killed
+    mid-burst and never comes back, and the other takes its signers over (journal included)
+    once the group drops it."""
+    signers = fresh_signers(w3, keystore, 3)
+    settings = settings_for(devnet, topics, keystore)  # the group drops a member after 6 s
+    env = {
+        f"HYDROGEN_SUBMIT_{name.upper()}": str(value)
+        for name, value in settings.model_dump(exclude_none=True).items()
+    }
+    env["HYDROGEN_SUBMIT_KEYSTORE_PASSWORD"] = PASSWORD
+    burst = [beat(f"pair-{i:03d}", signers[i % 3]) for i in range(45)]
+    logs = [tmp_path / "submit-0.log", tmp_path / "submit-1.log"]
+
+    count = OutcomeCount(devnet.kafka.address, topics.outcomes)
+    first = start_process({**env, "HYDROGEN_SUBMIT_INSTANCE_ID": "submit-0"}, logs[0])
+    wait_for_line(logs[0], "assigned partitions", 1)
+    second = start_process({**env, "HYDROGEN_SUBMIT_INSTANCE_ID": "submit-1"}, logs[1])
+    wait_for_line(logs[1], "assigned partitions", 1)
+    feeder = threading.Thread(
+        target=trickle, args=(devnet.kafka.address, topics.requests, burst, 0.04), daemon=True
+    )
+    feeder.start()
+    try:
+        count.wait_for(12)
+        second.send_signal(signal.SIGKILL)
+        second.wait(10)
+        feeder.join(30)
+        outcomes = read(devnet.kafka.address, topics.outcomes, 45, timeout=90)
+    finally:
+        for proc in (first, second):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
+        count.consumer.close()
+
+    shares = [
+        [
+            line.split("assigned ")[1]
+            for line in log.read_text().splitlines()
+            if "assigned part" in line
+        ]
+        for log in logs
+    ]
+    print(f"\nassignments: submit-0 {shares[0]}, submit-1 {shares[1]}")
+    assert shares[1], "the second instance never got a partition"
+    per_request = Counter(o["request_id"] for o in outcomes)
+    assert per_request == {r["request_id"]: 1 for r in burst}  # nothing missing, nothing twice
+    assert {o["status"] for o in outcomes} == {"MINED"}
+    for s in signers:
+        mined = sorted(o["nonce"] for o in outcomes if o["signer"] == s)
+        assert mined == list(range(15)) and w3.eth.get_transaction_count(s) == 15
+        assert len(beats_of(w3, deployment, s)) == 15  # each beat sent once
