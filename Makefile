@@ -1,5 +1,8 @@
 # The two commands a newcomer needs (see README.md):
-#   make demo   set everything up, start the devnet, run the smoke check
+#   make demo   set everything up, start the devnet with the whole network (or reuse it), run
+#               one text-to-image task through it and print where its images, its receipt
+#               and its history are (`hydrogen demo`; options through DEMO_ARGS, e.g.
+#               make demo DEMO_ARGS='--model ~/models/stable-diffusion-v1-5')
 #   make test   set everything up, run lint and the whole test suite against real services
 SHELL := /bin/bash
 VENV := .venv
@@ -11,10 +14,7 @@ setup:
 	@scripts/bootstrap.sh
 
 demo: setup
-	$(BIN)/hydrogen devnet up
-	$(BIN)/hydrogen devnet smoke
-	@echo
-	@echo "The devnet keeps running: 'make down' (or $(BIN)/hydrogen devnet down) stops it."
+	$(BIN)/hydrogen demo $(DEMO_ARGS)
 
 test: setup lint
 	$(BIN)/pytest
@@ -46,6 +46,7 @@ bench: setup
 	@command -v wrk >/dev/null && { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } \
 	  || { echo "bench/relay.py needs wrk and nginx: sudo apt-get install -y wrk nginx-light"; exit 1; }
 	$(BIN)/python bench/relay.py
+	$(BIN)/python bench/network.py
 
 down:
 	$(BIN)/hydrogen devnet down

@@ -18,6 +18,7 @@ from inference.engine import Engine
 from inference.job_runner import JobRunner
 from inference.model_store import ModelStore
 from inference.pipelines.determinism import default_device, make_deterministic
+from inference.ports import Runner
 from inference.relay import RelayGateway
 from inference.settings import GIB, InferenceSettings
 from relay_api.client import RelayClient
@@ -52,13 +53,18 @@ def cache_budget(device: torch.device) -> int:
     return int(total * CACHE_SHARE_OF_MEMORY)
 
 
-def run_consumer(settings: InferenceSettings, stop: threading.Event) -> None:
+def run_consumer(
+    settings: InferenceSettings, stop: threading.Event, runner: Runner | None = None
+) -> None:
+    """Run the consumer until `stop` is set. `runner` replaces the engine the settings
+    describe (tests run a node that answers otherwise)."""
     keys = [key.get_secret_value() for key in settings.node_keys]
     if not keys:
         raise ValueError("no node keys: set HYDROGEN_INFERENCE_NODE_KEYS")
     nodes = {Account.from_key(key).address: key for key in keys}
     gateway = RelayGateway(
-        {node: RelayClient(settings.relay_url, private_key=key) for node, key in nodes.items()}
+        {node: RelayClient(settings.relay_url, private_key=key) for node, key in nodes.items()},
+        wait_s=settings.relay_wait_s,
     )
     config = ConsumerConfig(
         bootstrap=settings.kafka_bootstrap,
@@ -69,9 +75,10 @@ def run_consumer(settings: InferenceSettings, stop: threading.Event) -> None:
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.heartbeat_interval_ms,
         max_poll_interval_ms=settings.max_poll_interval_ms,
+        only_own_nodes=settings.only_own_nodes,
     )
-    runner = JobRunner(gateway, gateway, build_engine(settings))
+    job_runner = JobRunner(gateway, gateway, runner or build_engine(settings))
     try:
-        InferenceConsumer(config, runner, frozenset(nodes)).run(stop)
+        InferenceConsumer(config, job_runner, frozenset(nodes)).run(stop)
     finally:
         gateway.close()

@@ -1,8 +1,10 @@
 """The GPU consumer: `inference.jobs` in, `inference.results` out, one job at a time.
 
 For each job, in partition order:
-1. Decode it; an undecodable record, or one for a node whose key this process lacks, goes to
-   `inference.jobs.dlq` with the reason.
+1. Decode it; an undecodable record goes to `inference.jobs.dlq` with the reason. A job for a
+   node whose key this process lacks is routed by `route_job`: dead-lettered in a group that
+   must hold every node's key, committed past in an operator's own group (`only_own_nodes`),
+   where other operators' consumers, in their own groups, answer it.
 2. Skip it if this process already answered it or is running it (the streams worker sends a
    job again after a crash), or if its deadline has passed (logged: a late result is useless).
 3. Pause every assigned partition and run the job on a worker thread, while this thread keeps
@@ -23,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import Enum
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
@@ -50,6 +53,25 @@ class ConsumerConfig:
     heartbeat_interval_ms: int = 3_000
     max_poll_interval_ms: int = 300_000
     remembered_jobs: int = 10_000  # job ids kept to drop redeliveries
+    only_own_nodes: bool = False  # skip, rather than dead-letter, jobs of nodes we do not hold
+
+
+class JobRoute(Enum):
+    RUN = "run"
+    SKIP = "skip"
+    DEAD_LETTER = "dead-letter"
+
+
+def route_job(node: str, held: frozenset[str], only_own_nodes: bool) -> JobRoute:
+    """What a consumer holding the keys `held` (lower-case addresses) does with a job for `node`.
+
+    In the shared group (every member holds every node's key) a job for a node nobody holds
+    is a misconfiguration to dead-letter. In an operator's own group every operator's
+    consumers read every job, so another operator's job is theirs to answer, not an error.
+    """
+    if node.lower() in held:
+        return JobRoute.RUN
+    return JobRoute.SKIP if only_own_nodes else JobRoute.DEAD_LETTER
 
 
 class InferenceConsumer:
@@ -95,7 +117,7 @@ class InferenceConsumer:
         )
         try:
             self._consumer.subscribe([c.jobs_topic])
-            log.info("inference consumer up group=%s topic=%s nodes=%d", c.group_id, c.jobs_topic, len(self._nodes))  # fmt: skip
+            log.info("inference consumer up group=%s topic=%s nodes=%d only_own_nodes=%s", c.group_id, c.jobs_topic, len(self._nodes), c.only_own_nodes)  # fmt: skip
             while not stop.is_set():
                 msg = self._consumer.poll(c.poll_s)
                 if msg is not None:
@@ -124,7 +146,12 @@ class InferenceConsumer:
             self._dead_letter(msg, type(exc).__name__, str(exc))
             self._commit(msg)
             return
-        if job.node.lower() not in self._nodes:
+        route = route_job(job.node, self._nodes, self._config.only_own_nodes)
+        if route is JobRoute.SKIP:
+            log.debug("job of another operator's node skipped job_id=%s node=%s %s", job.job_id, job.node, where)  # fmt: skip
+            self._commit(msg)
+            return
+        if route is JobRoute.DEAD_LETTER:
             self._dead_letter(msg, "UnknownNode", f"no key for node {job.node} in this consumer")
             self._commit(msg)
             return

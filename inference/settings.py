@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 from eth_account import Account
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from schemas.catalog import INFERENCE_JOBS, INFERENCE_RESULTS
 
 GIB = 1 << 30
+SHARED_GROUP_ID = "hydrogen.inference"
 
 
 def _split(value: object) -> object:
@@ -30,13 +31,27 @@ class InferenceSettings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:19092"
     group_id: str = Field(
-        default="hydrogen.inference",
-        description="Consumer group of every GPU consumer of this deployment (each must hold "
-        "the keys of every node whose jobs the group reads).",
+        default=SHARED_GROUP_ID,
+        description="Consumer group of the GPU consumers that share the jobs. The default, "
+        "shared group needs every member to hold every node's key; an operator whose "
+        "consumers hold only its own nodes gives them a group of its own and only_own_nodes.",
+    )
+    only_own_nodes: bool = Field(
+        default=False,
+        description="Skip (commit past, no dead letter) the jobs of nodes this consumer holds "
+        "no key for: they belong to another operator, whose consumers read inference.jobs in "
+        "their own group. Needs a group_id other than the shared one.",
     )
     jobs_topic: str = INFERENCE_JOBS.name
     results_topic: str = INFERENCE_RESULTS.name
     relay_url: str = "http://127.0.0.1:18080"
+    relay_wait_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a job waits for its task's arguments to be put on the relay "
+        "(the creator puts them once the task exists, often after its nodes first ask) and "
+        "for an unreachable relay to come back, before it reports ARGS_UNAVAILABLE.",
+    )
     node_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, description="Private keys (0x-hex) of the nodes this consumer runs."
     )
@@ -76,3 +91,14 @@ class InferenceSettings(BaseSettings):
                 # The key itself must not appear in the message.
                 raise ValueError(f"node key #{i + 1} is not a private key: {type(exc).__name__}") from None  # fmt: skip
         return keys
+
+    @model_validator(mode="after")
+    def _own_group_for_own_nodes(self) -> InferenceSettings:
+        if self.only_own_nodes and self.group_id == SHARED_GROUP_ID:
+            # Members of one group split the partitions: a member skipping the jobs it holds
+            # no key for would drop them for the members that do.
+            raise ValueError(
+                f"only_own_nodes needs a consumer group of this operator's own, not the shared "
+                f"group {self.group_id!r}: set HYDROGEN_INFERENCE_GROUP_ID (--group-id)"
+            )
+        return self

@@ -7,6 +7,7 @@ import logging
 import click
 
 from hydrogen.cli.bridge import bridge
+from hydrogen.cli.demo import demo
 from hydrogen.cli.devnet import devnet
 from hydrogen.cli.events import events
 from hydrogen.cli.inference import inference, models
@@ -23,10 +24,12 @@ def cli(verbose: int) -> None:
     """Hydrogen: a decentralized network for Stable Diffusion and LLM inference.
 
     \b
-    Start a local network of real services and check it:
-      hydrogen devnet up          # Kafka, PostgreSQL, anvil, object storage
-      hydrogen devnet smoke       # an event, a row, a tx and a blob, each read back
-      hydrogen devnet status      # health, ports, PIDs, topics
+    Start a local network and run a task through it:
+      hydrogen demo                         # the whole network, one task, its history
+      hydrogen devnet up --network          # Kafka, PostgreSQL, anvil, relay, bridge, ...
+      hydrogen task run --prompt "a fox" --out out/   # as an app: images and a receipt
+      hydrogen node status --devnet-node 0  # as a node operator
+      hydrogen devnet status                # health, ports, PIDs, topics
     """
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -48,6 +51,7 @@ cli.add_command(inference)
 cli.add_command(relay)
 cli.add_command(node)
 cli.add_command(task)
+cli.add_command(demo)
 
 
 def main() -> None:

@@ -32,6 +32,9 @@ LOG_NAMES = [
     "inference",
 ]
 
+# What `stop` and `start` act on: every service and app (`models` is a one-off job's log).
+SERVICE_NAMES = [name for name in LOG_NAMES if name != "models"]
+
 dir_option = click.option(
     "--dir",
     "root",
@@ -177,6 +180,54 @@ def down(root: Path) -> None:
         return
     stopped = Devnet.open(root).down(progress=click.echo)
     click.echo("nothing was running" if not stopped else f"stopped {len(stopped)} service(s)")
+
+
+@devnet.command("stop")
+@dir_option
+@click.argument("service", type=click.Choice(SERVICE_NAMES), metavar="SERVICE")
+def stop_service(root: Path, service: str) -> None:
+    """Stop one service or app (SIGTERM to its recorded process group, SIGKILL after 15 s),
+    leaving the others running. `start SERVICE` or `up` starts it again; data is kept.
+
+    \b
+    SERVICE: kafka, postgres, anvil, objectstore, relay, and with the network bridge-ingest,
+    bridge-submit, events-project, streams-worker, inference.
+    """
+    net = _existing(root)
+    try:
+        stopped = net.stop_one(service)
+    except DevnetError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"stopped {service}" if stopped else f"{service} was not running")
+
+
+@devnet.command("start")
+@dir_option
+@click.argument("service", type=click.Choice(SERVICE_NAMES), metavar="SERVICE")
+def start_service(root: Path, service: str) -> None:
+    """Start one service or app if it is not running, and wait until it is healthy.
+
+    Nothing else is started (`up` starts everything that is not running): the services it
+    needs must be up, and an app stopped on purpose beside it stays stopped.
+    """
+    net = _existing(root)
+    started = time.monotonic()
+    try:
+        status = net.start_one(service)
+    except DevnetError as exc:
+        raise _fail(exc) from exc
+    click.echo(
+        f"{status.name} healthy in {time.monotonic() - started:.1f}s "
+        f"(pid {status.pid or '-'})  {status.health.detail}"
+    )
+
+
+def _existing(root: Path) -> Devnet:
+    if not (root / "state.json").exists():
+        raise click.ClickException(
+            f"no devnet at {root.resolve()}; start one with `hydrogen devnet up`"
+        )
+    return Devnet.open(root)
 
 
 @devnet.command()

@@ -8,6 +8,8 @@ import click
 from pydantic import ValidationError
 
 from hydrogen.cli.signals import stop_on_signals
+from hydrogen.devnet.network import MAX_NODES
+from inference.settings import SHARED_GROUP_ID, InferenceSettings
 
 
 @click.group("models")
@@ -76,32 +78,83 @@ def inference() -> None:
 @inference.command("run")
 @click.option(
     "--devnet-nodes",
-    type=int,
+    type=click.IntRange(0, MAX_NODES),
     default=0,
     help="Run for the first N devnet nodes (keys from anvil's test mnemonic), instead of "
     "HYDROGEN_INFERENCE_NODE_KEYS.",
 )
-def run(devnet_nodes: int) -> None:
+@click.option(
+    "--devnet-node",
+    "devnet_node",
+    type=click.IntRange(0, MAX_NODES - 1),
+    multiple=True,
+    metavar="INDEX",
+    help="Run for devnet node INDEX (0-based; repeat for more), instead of "
+    "HYDROGEN_INFERENCE_NODE_KEYS. Not with --devnet-nodes.",
+)
+@click.option(
+    "--group-id",
+    metavar="GROUP",
+    help="Consumer group (default: HYDROGEN_INFERENCE_GROUP_ID, else the shared "
+    f"{SHARED_GROUP_ID!r}). Give each operator's consumers a group of their own.",
+)
+@click.option(
+    "--only-own-nodes",
+    is_flag=True,
+    help="Skip the jobs of nodes this consumer holds no key for (committed past, not "
+    "dead-lettered): another operator's consumers answer them in their own group. Needs "
+    "--group-id. Also HYDROGEN_INFERENCE_ONLY_OWN_NODES=1.",
+)
+def run(
+    devnet_nodes: int, devnet_node: tuple[int, ...], group_id: str | None, only_own_nodes: bool
+) -> None:
     """Consume inference.jobs: fetch each task's arguments from the relay, run the models,
     p-hash the images, stage them on the relay and publish inference.results.
 
     \b
+    One deployment, one fleet: every consumer joins the shared group and holds every node's
+    key; a job for a node it lacks goes to inference.jobs.dlq. Several operators on one
+    topic: each runs its consumers in a group of its own with --only-own-nodes, e.g.
+      hydrogen inference run --devnet-node 0 --devnet-node 1 --group-id op-a --only-own-nodes
+      hydrogen inference run --devnet-node 2 --group-id op-b --only-own-nodes
+
+    \b
     Settings come from HYDROGEN_INFERENCE_* variables:
-      KAFKA_BOOTSTRAP  GROUP_ID  RELAY_URL  NODE_KEYS (comma-separated private keys)
-      MODEL_DIRS (comma-separated)  DOWNLOAD_DIR  OFFLINE (or HF_HUB_OFFLINE)  DEVICE
-      CACHE_BUDGET_GIB  MAX_POLL_INTERVAL_MS
+      KAFKA_BOOTSTRAP  GROUP_ID  ONLY_OWN_NODES  RELAY_URL  RELAY_WAIT_S
+      NODE_KEYS (comma-separated private keys)  MODEL_DIRS (comma-separated)  DOWNLOAD_DIR
+      OFFLINE (or HF_HUB_OFFLINE)  DEVICE  CACHE_BUDGET_GIB  MAX_POLL_INTERVAL_MS
     Runs until SIGINT or SIGTERM.
     """
-    from inference.bootstrap import run_consumer  # noqa: PLC0415
-    from inference.settings import InferenceSettings  # noqa: PLC0415
-
-    overrides = {}
-    if devnet_nodes:
+    if devnet_nodes and devnet_node:
+        raise click.UsageError(
+            f"--devnet-nodes {devnet_nodes} and --devnet-node "
+            f"{', '.join(map(str, devnet_node))} both pick nodes; use one of them"
+        )
+    overrides: dict[str, object] = {}
+    indexes = tuple(range(devnet_nodes)) or tuple(dict.fromkeys(devnet_node))
+    if indexes:
         from hydrogen.devnet.accounts import node_account  # noqa: PLC0415
 
-        overrides["node_keys"] = ",".join(node_account(i).key.hex() for i in range(devnet_nodes))
+        overrides["node_keys"] = ",".join(node_account(i).key.hex() for i in indexes)
+    if group_id is not None:
+        overrides["group_id"] = group_id
+    if only_own_nodes:
+        overrides["only_own_nodes"] = True
     try:
         settings = InferenceSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise click.ClickException(settings_errors(exc)) from None
+
+    from inference.bootstrap import run_consumer  # noqa: PLC0415 (torch is slow to import)
+
+    try:
         run_consumer(settings, stop_on_signals())
-    except (ValidationError, ValueError) as exc:
+    except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def settings_errors(exc: ValidationError) -> str:
+    """The settings' errors without the values given: the node keys are among them."""
+    return "invalid settings: " + "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+    )

@@ -22,6 +22,7 @@ from hydrogen.devnet.service import DevnetError, Health, ProcessService
 
 NODES_PER_TASK = 3  # TaskManager selects 3 nodes per task
 MAX_NODES = ANVIL_ACCOUNTS - Role.FIRST_NODE
+INFERENCE_SESSION_TIMEOUT_MS = 10_000
 
 
 def check_node_count(nodes: int) -> int:
@@ -144,7 +145,9 @@ def network_components(
             health_url=f"http://{HOST}:{e.streams_web_port}/",
         ),
         # One consumer holding every node's key: the consumer group hands each job to one
-        # member, which must hold the key of the job's node (inference/consumer.py).
+        # member, which must hold the key of the job's node (inference/consumer.py). Consumers
+        # of chosen nodes run beside it in groups of their own (`hydrogen inference run
+        # --devnet-node N --group-id G --only-own-nodes`; tests/e2e/test_drills.py).
         Component(
             layout,
             "inference",
@@ -154,6 +157,10 @@ def network_components(
                 "HYDROGEN_INFERENCE_RELAY_URL": e.relay_url,
                 "HYDROGEN_INFERENCE_MODEL_DIRS": str(layout.models_dir),
                 "HYDROGEN_INFERENCE_DOWNLOAD_DIR": str(layout.data("model-downloads")),
+                # A consumer restarted after a crash gets its partitions back once the dead
+                # member's session expires: seconds here, as for the streams worker.
+                "HYDROGEN_INFERENCE_SESSION_TIMEOUT_MS": str(INFERENCE_SESSION_TIMEOUT_MS),
+                "HYDROGEN_INFERENCE_HEARTBEAT_INTERVAL_MS": "1000",
                 "HF_HUB_OFFLINE": "1",
             },
         ),

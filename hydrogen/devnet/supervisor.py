@@ -173,6 +173,32 @@ class Devnet:
         if joined:
             progress(f"{'nodes':<14} joined {len(joined)} of {self.state.nodes} on chain")
 
+    def named(self, name: str) -> Service:
+        """The service or app called `name`; one of the network's only while it is on."""
+        every = {s.name: s for s in (*self.services, *self._every_app)}
+        if name not in every:
+            raise DevnetError(f"no service {name!r} in a devnet; there are {', '.join(every)}")
+        if every[name] not in (*self.services, *self.apps):
+            raise DevnetError(
+                f"{name} is part of the network, which this devnet does not run; "
+                "start it with `hydrogen devnet up --network`"
+            )
+        return every[name]
+
+    def start_one(self, name: str) -> ServiceStatus:
+        """Start one stopped service or app, wait until it is healthy (and prepared, for the
+        infrastructure), and start nothing else: what it needs must be running already."""
+        service = self.named(name)
+        service.start()
+        health = service.wait_healthy(START_TIMEOUT_S)
+        if service in self.services:
+            service.prepare()
+        return ServiceStatus(service.name, service.address, service.pid(), health)
+
+    def stop_one(self, name: str) -> bool:
+        """Stop one service or app, leaving the others running; True if it was running."""
+        return self.named(name).stop()
+
     def app_status(self) -> list[ServiceStatus]:
         return [
             ServiceStatus(
