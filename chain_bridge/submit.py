@@ -315,7 +315,7 @@ class Submitter:
                 error_args_json=revert.args_json,
             )
             return
-        gas = estimate.gas * (100 + self._s.gas_margin_percent) // 100
+        gas = self._s.gas_limit(call.contract, call.function, estimate.gas)
         tx = self._sign_new(account, state.next_nonce, call, gas, self._fees(step), req, now)
         step.states[req.signer] = state.with_sent(tx)
         step.broadcasts.append((req.request_id, tx.nonce, tx.latest))

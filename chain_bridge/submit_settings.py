@@ -17,6 +17,13 @@ from schemas.catalog import CHAIN_TX_JOURNAL, CHAIN_TX_OUTCOMES, CHAIN_TX_REQUES
 GWEI = 10**9
 
 
+# The last of a task's discloses settles the task (compares the results, pays, slashes): it
+# costs about 340k gas where the others cost about 80k. Discloses of one task are signed in
+# one batch, each estimated before the others are mined, so each may turn out to be the last.
+# Unused gas is not charged: a floor only raises the limit.
+DEFAULT_GAS_FLOORS = {"TaskManager.disclose": 600_000}
+
+
 class SubmitSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HYDROGEN_SUBMIT_", extra="forbid")
 
@@ -45,6 +52,11 @@ class SubmitSettings(BaseSettings):
 
     confirmations: int = Field(default=0, ge=0, description="Blocks on top of a receipt.")
     gas_margin_percent: int = Field(default=20, ge=0)
+    gas_floors: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_GAS_FLOORS),
+        description="Least gas limit per `Contract.function` (JSON): for calls whose cost "
+        "depends on transactions not mined when they are estimated.",
+    )
     bump_after_s: float = Field(default=30.0, gt=0)
     fee_bump_percent: int = Field(default=15, ge=10)
     max_fee_per_gas_wei: int = Field(default=500 * GWEI, gt=0)
@@ -83,3 +95,9 @@ class SubmitSettings(BaseSettings):
                 "or HYDROGEN_SUBMIT_MNEMONIC"
             )
         return ring
+
+    def gas_limit(self, contract: str, function: str, estimate: int) -> int:
+        """The gas limit of a call estimated at `estimate`: the margin on top, at least the
+        call's floor."""
+        with_margin = estimate * (100 + self.gas_margin_percent) // 100
+        return max(with_margin, self.gas_floors.get(f"{contract}.{function}", 0))
