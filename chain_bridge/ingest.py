@@ -40,6 +40,7 @@ from chain_bridge.event_decoder import EventDecoder, LogDecodeError
 from chain_bridge.event_records import PROTOCOL_CONTRACTS, route
 from chain_bridge.ingest_settings import IngestSettings
 from chain_bridge.rpc import Header, JsonRpc
+from chain_bridge.stall_guard import stall_guard
 from chain_bridge.window import BlockRef, BlockWindow, Extends
 from schemas.catalog import CHAIN_CONTRACT_EVENTS, CHAIN_INGEST_CURSOR, PARTITIONER
 from schemas.codec import Codec
@@ -413,7 +414,8 @@ class Ingest:
 
     def _commit_transaction(self) -> None:
         try:
-            self.producer.commit_transaction(60)
+            with stall_guard("ingest: committing a range's transaction", 180):
+                self.producer.commit_transaction(60)
         except KafkaException:
             self.producer.abort_transaction(60)
             raise

@@ -86,6 +86,7 @@ from chain_bridge.errors import JournalMismatchError, RequestRejected
 from chain_bridge.revert import RevertDecoder
 from chain_bridge.rpc import JsonRpc
 from chain_bridge.signers import KeyRing, sign_attempt
+from chain_bridge.stall_guard import stall_guard
 from chain_bridge.submit_chain import ChainClient
 from chain_bridge.submit_journal import read_journal
 from chain_bridge.submit_progress import InFlightWatcher
@@ -116,6 +117,7 @@ from schemas.errors import DecodeError
 log = logging.getLogger(__name__)
 
 KAFKA_TIMEOUT_S = 30
+STALL_S = 3 * KAFKA_TIMEOUT_S  # both calls given their timeout, and some slack
 
 
 @dataclass
@@ -236,11 +238,12 @@ class Submitter:
         positions = [
             tp for tp in self._consumer.position(self._consumer.assignment()) if tp.offset >= 0
         ]
-        if positions:
-            p.send_offsets_to_transaction(
-                positions, self._consumer.consumer_group_metadata(), KAFKA_TIMEOUT_S
-            )
-        p.commit_transaction(KAFKA_TIMEOUT_S)
+        with stall_guard("submit: committing a step's transaction", STALL_S):
+            if positions:
+                p.send_offsets_to_transaction(
+                    positions, self._consumer.consumer_group_metadata(), KAFKA_TIMEOUT_S
+                )
+            p.commit_transaction(KAFKA_TIMEOUT_S)
 
     def _broadcast(self, request_id: str, nonce: int, attempt: Attempt) -> None:
         complaint = self._chain.broadcast(attempt.raw_tx)

@@ -567,6 +567,18 @@ def test_a_nonce_taken_by_a_transaction_not_ours_is_reported_replaced(
 # ---- kill -9 in the middle of a burst ----
 
 
+def settings_env(settings: SubmitSettings) -> dict[str, str]:
+    """`settings` as the environment of a `hydrogen bridge submit` process."""
+    env = {
+        f"HYDROGEN_SUBMIT_{name.upper()}": (
+            json.dumps(value) if isinstance(value, dict | list) else str(value)
+        )
+        for name, value in settings.model_dump(exclude_none=True).items()
+    }
+    env["HYDROGEN_SUBMIT_KEYSTORE_PASSWORD"] = PASSWORD  # dumped as '**********'
+    return env
+
+
 def start_process(settings_env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -631,11 +643,7 @@ def test_kill_9_mid_burst_loses_nothing_and_sends_nothing_twice(
 ) -> None:
     signers = fresh_signers(w3, keystore, 3)
     settings = settings_for(devnet, topics, keystore)
-    env = {
-        f"HYDROGEN_SUBMIT_{name.upper()}": str(value)
-        for name, value in settings.model_dump(exclude_none=True).items()
-    }
-    env["HYDROGEN_SUBMIT_KEYSTORE_PASSWORD"] = PASSWORD
+    env = settings_env(settings)
     # Every tenth asks for a call that reverts: answered without a transaction, so it must
     # not take a nonce, however the kills fall.
     burst = [
@@ -713,11 +721,7 @@ def test_two_instances_share_the_signers_and_one_killed_hands_its_signers_over(
     once the group drops it."""
     signers = fresh_signers(w3, keystore, 3)
     settings = settings_for(devnet, topics, keystore)  # the group drops a member after 6 s
-    env = {
-        f"HYDROGEN_SUBMIT_{name.upper()}": str(value)
-        for name, value in settings.model_dump(exclude_none=True).items()
-    }
-    env["HYDROGEN_SUBMIT_KEYSTORE_PASSWORD"] = PASSWORD
+    env = settings_env(settings)
     burst = [beat(f"pair-{i:03d}", signers[i % 3]) for i in range(45)]
     logs = [tmp_path / "submit-0.log", tmp_path / "submit-1.log"]
 
