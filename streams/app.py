@@ -12,6 +12,9 @@ before it starts.
 Values travel as raw bytes (`value_serializer="raw"`) and are encoded and decoded with our
 Avro codec in the agents. Tables are in memory (`store="memory://"`) and are rebuilt from
 their changelog topics when a worker starts or takes over a partition.
+
+`create_app` first installs `streams.faust_fixes`: without them faust-streaming 0.15 loses
+input messages after a rebalance.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from streams.agents import Topics, Wiring, register_agents
 from streams.agents_records import STATE_CODEC
 from streams.domain.deadline import KeeperConfig
 from streams.domain.saga import SagaConfig
+from streams.faust_fixes import apply as apply_faust_fixes
 from streams.settings import StreamsSettings
 
 # Table name -> (what its key holds, its partition count): a table is co-partitioned with the
@@ -95,6 +99,7 @@ def _topic(app: faust.App, entry: Topic) -> faust.TopicT:
 
 
 def create_app(settings: StreamsSettings) -> faust.App:
+    apply_faust_fixes()
     app = faust.App(
         settings.app_id,
         broker=settings.broker_urls,
