@@ -22,6 +22,9 @@ from hydrogen.devnet.service import DevnetError, Health, ProcessService
 CHAIN_ID = 31337
 
 
+MAX_PERSISTED_STATES = 4_096  # blocks whose state old reads (eth_call at a block) may reach
+
+
 def anvil_binary() -> Path:
     pattern = str(contracts.REPO_ROOT / "node_modules/@foundry-rs/anvil-*/bin/anvil")
     found = glob.glob(pattern)
@@ -61,6 +64,13 @@ class Anvil(ProcessService):
             # (and what the bridge has already read from it).
             "--state",
             str(state),
+            # Past states beyond those in memory go to disk: in the devnet's folder, where
+            # `reset` and throwaway chains remove them, not ~/.foundry/anvil/tmp, where every
+            # anvil ever stopped leaves its own (tens of GB after a few test runs).
+            "--cache-path",
+            str(self.layout.data("anvil") / "states"),
+            "--max-persisted-states",
+            str(MAX_PERSISTED_STATES),
         ]
 
     def health(self) -> Health:
