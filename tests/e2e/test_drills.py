@@ -46,7 +46,7 @@ SENT_TWICE = ("AlreadyCommitted", "AlreadyDisclosed", "DuplicateCommitment")
 # worker (the restarted worker sometimes never folds an inference result that reached its
 # partition while it was down, and the task stays Running), and a restart of the Kafka broker
 # (bridge-submit then blocks for good in librdkafka's send_offsets_to_transaction).
-KILLED_MID_TASK = ("bridge-ingest", "bridge-submit", "inference", "relay")
+KILLED_MID_TASK = ("bridge-ingest", "bridge-submit", "streams-worker", "inference", "relay")
 
 
 @pytest.fixture(scope="module")
