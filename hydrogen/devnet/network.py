@@ -107,6 +107,9 @@ def network_components(
                 "HYDROGEN_INGEST_KAFKA_BOOTSTRAP": e.kafka_bootstrap,
                 "HYDROGEN_INGEST_RPC_URL": e.rpc_url,
                 "HYDROGEN_INGEST_DEPLOYMENT_FILE": deployment,
+                # anvil mines each transaction at once: a task crosses the chain about six
+                # times, and each crossing waits half a poll on average.
+                "HYDROGEN_INGEST_POLL_SECONDS": "0.05",
             },
         ),
         Component(
