@@ -77,3 +77,16 @@ def _jsonable(value: Any, typ: str) -> Any:
         inner = typ.rsplit("[", 1)[0] if typ.endswith("]") else ""
         return [_jsonable(v, inner) for v in value]
     return value
+
+
+def revert_data(value: Any) -> bytes:
+    """The revert data of a JSON-RPC error's `data` (or of web3's exception), as bytes; b""
+    when there is none or it is not hex."""
+    if isinstance(value, dict):  # some nodes nest it: {"data": "0x…"}
+        value = value.get("data")
+    if not isinstance(value, str) or not value.startswith("0x"):
+        return b""
+    try:
+        return bytes.fromhex(value[2:])
+    except ValueError:
+        return b""

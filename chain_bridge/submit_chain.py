@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chain_bridge.errors import ChainRpcError
+from chain_bridge.revert import revert_data
 from chain_bridge.rpc import JsonRpc
 
 # JSON-RPC error code nodes use for "execution reverted" (EIP-1474 / geth, anvil).
@@ -67,7 +68,7 @@ class ChainClient:
             return Estimate(int(response["result"], 16))
         message = str(error.get("message", ""))
         if error.get("code") == _REVERT_CODE or "revert" in message.lower():
-            return Estimate(None, _hex_bytes(error.get("data")))
+            return Estimate(None, revert_data(error.get("data")))
         if _NO_FUNDS in message.lower():
             return Estimate(None, refusal=f"{sender} cannot pay for it: {message}")
         raise ChainRpcError(f"eth_estimateGas to {to}: {error}")
@@ -89,7 +90,7 @@ class ChainClient:
         }
         response = self._raw("eth_call", [tx, hex(max(block - 1, 0))])
         error = response.get("error")
-        return b"" if error is None else _hex_bytes(error.get("data"))
+        return b"" if error is None else revert_data(error.get("data"))
 
     def suggested_fees(self) -> tuple[int, int]:
         """(base fee of the latest block, suggested priority fee)."""
@@ -118,14 +119,3 @@ class ChainClient:
             block_number=int(r["blockNumber"], 16),
             gas_used=int(r["gasUsed"], 16),
         )
-
-
-def _hex_bytes(value: Any) -> bytes:
-    if isinstance(value, dict):  # some nodes nest it: {"data": "0x…"}
-        value = value.get("data")
-    if not isinstance(value, str) or not value.startswith("0x"):
-        return b""
-    try:
-        return bytes.fromhex(value[2:])
-    except ValueError:
-        return b""

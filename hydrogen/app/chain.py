@@ -24,7 +24,7 @@ from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 from web3.types import RPCEndpoint
 
-from chain_bridge.revert import Revert, RevertDecoder
+from chain_bridge.revert import Revert, RevertDecoder, revert_data
 from hydrogen.app.errors import EndpointError, SignerError, TaskNotFound, TxReverted
 from hydrogen.app.task_view import STATUS_NAMES, ChainEvent, TaskView, enum_name, output_fields
 from schemas.task_args import TaskKind
@@ -101,7 +101,7 @@ class AppChain:
         try:
             values = self.manager.functions.getTask(task_id).call()
         except ContractLogicError as exc:
-            revert = self._decode(_hex_bytes(exc.data))
+            revert = self._decode(revert_data(exc.data))
             if revert.name == "UnknownTask":
                 raise TaskNotFound(f"no task {task_id} on chain {self.chain_id()}") from exc
             raise TxReverted("getTask", revert) from exc
@@ -180,9 +180,9 @@ class AppChain:
         )
         if "error" in estimate:
             error = estimate["error"]
-            revert_data = _hex_bytes(error.get("data") if isinstance(error, dict) else None)
-            if revert_data or "revert" in str(error).lower():
-                raise TxReverted(name, self._decode(revert_data))
+            reverted = revert_data(error.get("data") if isinstance(error, dict) else None)
+            if reverted or "revert" in str(error).lower():
+                raise TxReverted(name, self._decode(reverted))
             raise EndpointError(f"{name}: the chain refused to estimate it: {error}")
         gas = int(int(estimate["result"], 16) * GAS_MARGIN)
         tx = {
@@ -205,8 +205,8 @@ class AppChain:
                 RPCEndpoint("eth_call"),
                 [{**request, "gas": hex(gas)}, hex(receipt["blockNumber"] - 1)],
             )
-            revert_data = _hex_bytes(replay.get("error", {}).get("data"))
-            raise TxReverted(name, self._decode(revert_data), f" (tx {shown})")
+            reverted = revert_data(replay.get("error", {}).get("data"))
+            raise TxReverted(name, self._decode(reverted), f" (tx {shown})")
         log.info("%s mined tx=%s block=%s", name, shown, receipt["blockNumber"])
         return receipt
 
@@ -225,14 +225,3 @@ def _with_status_name(revert: Revert) -> Revert:
         return revert
     reason = f"{revert.reason}: the task is {enum_name(STATUS_NAMES, status)}"
     return Revert(revert.name, revert.args_json, reason)
-
-
-def _hex_bytes(value: Any) -> bytes:
-    if isinstance(value, dict):  # some nodes nest it: {"data": "0x…"}
-        value = value.get("data")
-    if not isinstance(value, str) or not value.startswith("0x"):
-        return b""
-    try:
-        return bytes.fromhex(value[2:])
-    except ValueError:
-        return b""
